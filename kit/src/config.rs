@@ -1,0 +1,113 @@
+//! Configuration types shared by the binaries. Secrets never reach `Debug` or a log line.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A Postgres connection URL. Its password is kept out of `Debug` and `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The full URL, password included: pass it to a driver, never to a log.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The same server and credentials, another database.
+    pub fn with_database(&self, database: &str) -> Self {
+        let (base, query) = match self.0.split_once('?') {
+            Some((base, query)) => (base, Some(query)),
+            None => (self.0.as_str(), None),
+        };
+        // `postgres://user:pw@host:port/db`: the database is what follows the third slash.
+        let server = match base.match_indices('/').nth(2) {
+            Some((i, _)) => &base[..i],
+            None => base,
+        };
+        let mut url = format!("{server}/{database}");
+        if let Some(query) = query {
+            url.push('?');
+            url.push_str(query);
+        }
+        Self(url)
+    }
+
+    /// The URL with its password replaced by `***`, for messages.
+    pub fn redacted(&self) -> String {
+        let Some((scheme, rest)) = self.0.split_once("://") else {
+            return "***".to_owned();
+        };
+        match rest.split_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}:***@{host}")
+            }
+            None => self.0.clone(),
+        }
+    }
+}
+
+/// Why a string is not a usable database URL.
+#[derive(Debug, thiserror::Error)]
+#[error("a database URL starts with postgres:// or postgresql:// (got {0:?})")]
+pub struct InvalidDatabaseUrl(String);
+
+impl FromStr for DatabaseUrl {
+    type Err = InvalidDatabaseUrl;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(Self(s.to_owned()))
+        } else {
+            let shown: String = s.chars().take(12).collect();
+            Err(InvalidDatabaseUrl(format!("{shown}...")))
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hides_the_password_from_debug_and_display() {
+        let url: DatabaseUrl = "postgres://app:s3cret@db:5432/shop".parse().unwrap();
+        assert_eq!(url.to_string(), "postgres://app:***@db:5432/shop");
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn swaps_the_database_and_keeps_the_query() {
+        let url: DatabaseUrl = "postgres://a:b@h:1/shop?sslmode=disable".parse().unwrap();
+        assert_eq!(
+            url.with_database("t_1").expose(),
+            "postgres://a:b@h:1/t_1?sslmode=disable"
+        );
+        let bare: DatabaseUrl = "postgres://a:b@h:1".parse().unwrap();
+        assert_eq!(bare.with_database("x").expose(), "postgres://a:b@h:1/x");
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_postgres_url_without_echoing_it() {
+        let err = "mysql://root:topsecretpassword@h/db"
+            .parse::<DatabaseUrl>()
+            .unwrap_err();
+        assert!(err.to_string().contains("postgres://"));
+        assert!(!err.to_string().contains("topsecretpassword"));
+    }
+}

@@ -1,0 +1,58 @@
+//! Connection pools and the reading of database errors. Every service connects through here
+//! so that each connection carries the service's `application_name` (visible in
+//! `pg_stat_activity`, which is how the walkthrough shows who touches what).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::config::DatabaseUrl;
+
+/// How long a request waits for a pooled connection before it is answered with 503.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A pool for one service. Connections are opened on demand, so a service starts (and
+/// answers 503) while its database is down, and recovers when it returns.
+pub fn pool(url: &DatabaseUrl, application_name: &str) -> Result<PgPool, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url.expose())?.application_name(application_name);
+    Ok(PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options))
+}
+
+/// What a failed query means for the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure<'a> {
+    /// The database cannot be reached or has no connection to spare: retry later.
+    Unavailable,
+    /// A constraint said no; its name tells which rule.
+    Constraint(&'a str),
+    /// Anything else: a bug or a schema that changed under the service.
+    Other,
+}
+
+/// Sorts a database error into what a service can tell its client.
+pub fn failure(err: &sqlx::Error) -> Failure<'_> {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            Failure::Unavailable
+        }
+        sqlx::Error::Database(db) => match (db.code(), db.constraint()) {
+            // 57P01..03: the server is shutting down or not accepting connections yet.
+            (Some(code), _) if code.starts_with("57P") => Failure::Unavailable,
+            (_, Some(name)) => Failure::Constraint(name),
+            _ => Failure::Other,
+        },
+        _ => Failure::Other,
+    }
+}
+
+/// The SQLSTATE of a database error, for logs and for tests that assert how a query broke.
+pub fn sqlstate(err: &sqlx::Error) -> Option<String> {
+    err.as_database_error()
+        .and_then(|db| db.code())
+        .map(|code| code.into_owned())
+}

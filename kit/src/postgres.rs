@@ -1,0 +1,181 @@
+//! Where a Postgres comes from, for the binaries and for the tests alike: the URL the user
+//! gave, or a disposable container (testcontainers) that this process starts and removes.
+//!
+//! The image is `KIT_POSTGRES_IMAGE` (default: the official image). On machines with
+//! Docker but no registry, `scripts/postgres-image.sh` builds one with the same interface.
+
+use testcontainers_modules::postgres::Postgres as PostgresImage;
+use testcontainers_modules::testcontainers::runners::AsyncRunner;
+use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
+
+use crate::config::DatabaseUrl;
+
+/// The environment variable that picks the Postgres image.
+pub const IMAGE_ENV: &str = "KIT_POSTGRES_IMAGE";
+/// The image used when `KIT_POSTGRES_IMAGE` is unset.
+pub const DEFAULT_IMAGE: &str = "postgres:17";
+/// The image `scripts/postgres-image.sh` builds.
+pub const LOCAL_IMAGE: &str = "shared-db-kit/postgres:15";
+
+/// Why no Postgres could be had.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot start a disposable Postgres container from image {image}: {reason}. Two ways out: \
+     pass --database-url (or set DATABASE_URL) to use a Postgres you run, or make Docker \
+     available; without a registry, build the image once with scripts/postgres-image.sh and \
+     set {IMAGE_ENV}={LOCAL_IMAGE}"
+)]
+pub struct ProvisionError {
+    image: String,
+    reason: String,
+}
+
+/// What a disposable container is for; it only changes the server settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A pair for a person to use: durable enough, room for a few clients.
+    Run,
+    /// Throwaway databases for tests: no durability, many connections.
+    Test,
+}
+
+/// A running Postgres and how it was obtained.
+#[derive(Debug)]
+pub enum Postgres {
+    /// The user's own server; nothing to clean up.
+    Given(DatabaseUrl),
+    /// A container this process started and must remove.
+    Container {
+        url: DatabaseUrl,
+        container: Box<ContainerAsync<PostgresImage>>,
+    },
+}
+
+impl Postgres {
+    /// Uses `url` when given; otherwise starts a container.
+    pub async fn provision(
+        url: Option<DatabaseUrl>,
+        purpose: Purpose,
+    ) -> Result<Self, ProvisionError> {
+        match url {
+            Some(url) => Ok(Self::Given(url)),
+            None => start_container(purpose).await,
+        }
+    }
+
+    /// The admin URL of the server.
+    pub fn url(&self) -> &DatabaseUrl {
+        match self {
+            Self::Given(url) | Self::Container { url, .. } => url,
+        }
+    }
+
+    /// One line for the user: which server this is.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Given(url) => format!("Postgres at {url}"),
+            Self::Container { url, container } => format!(
+                "disposable Postgres container {} at {} (removed on exit)",
+                &container.id()[..12],
+                url.expose()
+            ),
+        }
+    }
+
+    /// Removes the container, if this process started one.
+    pub async fn release(self) {
+        if let Self::Container { container, .. } = self {
+            let id = container.id().to_owned();
+            match container.rm().await {
+                Ok(()) => tracing::info!(container = %&id[..12], "Postgres container removed"),
+                Err(err) => {
+                    tracing::error!(container = %id, %err, "cannot remove the Postgres container; remove it with docker rm -f")
+                }
+            }
+        }
+    }
+}
+
+/// The configured image as (name, tag).
+pub fn image() -> (String, String) {
+    let image = std::env::var(IMAGE_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
+    split_image(image.trim())
+}
+
+fn split_image(image: &str) -> (String, String) {
+    // A colon after the last slash separates the tag; one before it belongs to a registry port.
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name.to_owned(), tag.to_owned()),
+        _ => (image.to_owned(), "latest".to_owned()),
+    }
+}
+
+async fn start_container(purpose: Purpose) -> Result<Postgres, ProvisionError> {
+    let (name, tag) = image();
+    let settings: &[&str] = match purpose {
+        Purpose::Run => &["-c", "max_connections=100"],
+        // Test databases are thrown away: trade durability for speed.
+        Purpose::Test => &[
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=400",
+        ],
+    };
+    let fail = |reason: String| ProvisionError {
+        image: format!("{name}:{tag}"),
+        reason,
+    };
+    let container = PostgresImage::default()
+        .with_name(name.clone())
+        .with_tag(tag.clone())
+        .with_cmd(std::iter::once("postgres").chain(settings.iter().copied()))
+        .with_label(
+            "org.shared-db-kit.purpose",
+            format!("{purpose:?}").to_lowercase(),
+        )
+        .start()
+        .await
+        .map_err(|err| fail(err.to_string()))?;
+    let port = match container.get_host_port_ipv4(5432).await {
+        Ok(port) => port,
+        Err(err) => {
+            let _ = container.rm().await;
+            return Err(fail(err.to_string()));
+        }
+    };
+    let url = format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres")
+        .parse()
+        .map_err(|err: crate::config::InvalidDatabaseUrl| fail(err.to_string()))?;
+    Ok(Postgres::Container {
+        url,
+        container: Box::new(container),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_image;
+
+    #[test]
+    fn splits_an_image_reference_into_name_and_tag() {
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(split_image("postgres:17"), pair("postgres", "17"));
+        assert_eq!(
+            split_image("shared-db-kit/postgres:15"),
+            pair("shared-db-kit/postgres", "15")
+        );
+        assert_eq!(
+            split_image("registry:5000/pg"),
+            pair("registry:5000/pg", "latest")
+        );
+        assert_eq!(split_image("postgres"), pair("postgres", "latest"));
+    }
+}

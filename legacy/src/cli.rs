@@ -1,0 +1,147 @@
+//! The `legacy` command line: start the pair, one service, or run the schema tasks.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use kit::DatabaseUrl;
+use kit::postgres::{Postgres, Purpose};
+use tokio_util::sync::CancellationToken;
+
+use crate::{CUSTOMERS_APP, ORDERS_APP, customers, orders};
+
+/// The legacy pair: customers and orders sharing one database and one login.
+///
+/// With no subcommand, `up`: migrate, seed and serve both services.
+#[derive(Debug, Parser)]
+#[command(name = "legacy", version, about)]
+pub struct Cli {
+    /// Postgres URL that both services connect with: one shared login, as legacy systems
+    /// do. Without it, `up` starts a disposable Postgres container (needs Docker) and
+    /// removes it on exit.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<DatabaseUrl>,
+
+    /// Address of the customers service.
+    #[arg(
+        long,
+        env = "LEGACY_CUSTOMERS_ADDR",
+        default_value = "127.0.0.1:8001",
+        global = true
+    )]
+    pub customers_addr: SocketAddr,
+
+    /// Address of the orders service.
+    #[arg(
+        long,
+        env = "LEGACY_ORDERS_ADDR",
+        default_value = "127.0.0.1:8002",
+        global = true
+    )]
+    pub orders_addr: SocketAddr,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Migrate, seed and serve both services (the default).
+    Up,
+    /// Serve the customers service alone, on a database already migrated.
+    Customers,
+    /// Serve the orders service alone, on a database already migrated.
+    Orders,
+    /// Apply the shared schema's pending migrations, then exit.
+    Migrate,
+    /// Insert the seed customers and orders that are missing, then exit.
+    Seed,
+}
+
+/// Runs the command until it completes or Ctrl-C.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Up);
+    if let Command::Up = command {
+        // Listen for Ctrl-C before the container starts, so that it is removed even when
+        // the user gives up while it boots.
+        let shutdown = kit::shutdown::on_signal();
+        let postgres = Postgres::provision(cli.database_url.clone(), Purpose::Run).await?;
+        println!("Shared database: {}", postgres.describe());
+        let result = up(&cli, postgres.url(), shutdown).await;
+        postgres.release().await;
+        return result;
+    }
+    let Some(url) = cli.database_url.clone() else {
+        anyhow::bail!(
+            "`legacy {}` needs a database: pass --database-url or set DATABASE_URL \
+             (or run `legacy up`, which can start one)",
+            format!("{command:?}").to_lowercase()
+        );
+    };
+    match command {
+        Command::Up => unreachable!("handled above"),
+        Command::Migrate => {
+            let applied = crate::migrate(&url).await?;
+            println!("Shared schema up to date ({applied} migrations applied).");
+        }
+        Command::Seed => {
+            let inserted = crate::seed(&kit::db::pool(&url, "legacy-seed")?).await?;
+            println!("Seed data in place ({inserted} rows inserted).");
+        }
+        Command::Customers => {
+            let shutdown = kit::shutdown::on_signal();
+            let listener = kit::http::bind(cli.customers_addr, "--customers-addr").await?;
+            println!("customers listening on http://{}", listener.local_addr()?);
+            let app = customers::router(kit::db::pool(&url, CUSTOMERS_APP)?);
+            kit::http::serve(listener, app, shutdown).await?;
+        }
+        Command::Orders => {
+            let shutdown = kit::shutdown::on_signal();
+            let listener = kit::http::bind(cli.orders_addr, "--orders-addr").await?;
+            println!("orders listening on http://{}", listener.local_addr()?);
+            let app = orders::router(kit::db::pool(&url, ORDERS_APP)?);
+            kit::http::serve(listener, app, shutdown).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn up(cli: &Cli, url: &DatabaseUrl, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let applied = crate::migrate(url).await?;
+    let inserted = crate::seed(&kit::db::pool(url, "legacy-seed")?)
+        .await
+        .context("seeding the shared schema")?;
+    tracing::info!(applied, inserted, "shared schema migrated and seeded");
+    if shutdown.is_cancelled() {
+        return Ok(());
+    }
+    let customers_listener = kit::http::bind(cli.customers_addr, "--customers-addr").await?;
+    let orders_listener = kit::http::bind(cli.orders_addr, "--orders-addr").await?;
+    let customers_url = format!("http://{}", customers_listener.local_addr()?);
+    let orders_url = format!("http://{}", orders_listener.local_addr()?);
+    println!("Legacy pair is up. Both services log in as the same database user.");
+    println!("  customers  {customers_url}/customers");
+    println!("  orders     {orders_url}/orders");
+    println!("Try:");
+    println!("  curl -s {orders_url}/orders/1");
+    println!("  curl -s {customers_url}/customers/1");
+    println!("Press Ctrl-C to stop.");
+    let customers_app = customers::router(kit::db::pool(url, CUSTOMERS_APP)?);
+    let orders_app = orders::router(kit::db::pool(url, ORDERS_APP)?);
+    tokio::try_join!(
+        kit::http::serve(customers_listener, customers_app, shutdown.clone()),
+        kit::http::serve(orders_listener, orders_app, shutdown),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

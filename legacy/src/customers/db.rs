@@ -1,0 +1,148 @@
+//! The customers service's SQL. The first queries touch its own table; the last two reach
+//! into the orders service's table and depend on its columns and its status vocabulary.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
+use time::OffsetDateTime;
+
+use crate::page::Page;
+
+/// A row of `customers`, which is also what the API returns.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct Customer {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// What a client may set on create; validated.
+#[derive(Debug)]
+pub struct NewCustomer {
+    pub name: String,
+    pub email: String,
+    pub phone: Option<String>,
+}
+
+/// What a client may change; `None` keeps the current value.
+#[derive(Debug, Default)]
+pub struct CustomerChanges {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub status: Option<&'static str>,
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn list(db: &PgPool, page: Page) -> sqlx::Result<(Vec<Customer>, i64)> {
+    let customers = sqlx::query_as(
+        "SELECT id, name, email, phone, status, created_at FROM customers
+         ORDER BY id LIMIT $1 OFFSET $2",
+    )
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(db)
+    .await?;
+    let total = sqlx::query_scalar("SELECT count(*) FROM customers")
+        .fetch_one(db)
+        .await?;
+    Ok((customers, total))
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Customer>> {
+    sqlx::query_as("SELECT id, name, email, phone, status, created_at FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn insert(db: impl PgExecutor<'_>, new: &NewCustomer) -> sqlx::Result<Customer> {
+    sqlx::query_as(
+        "INSERT INTO customers (name, email, phone) VALUES ($1, $2, $3)
+         RETURNING id, name, email, phone, status, created_at",
+    )
+    .bind(&new.name)
+    .bind(&new.email)
+    .bind(&new.phone)
+    .fetch_one(db)
+    .await
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    id: i64,
+    changes: &CustomerChanges,
+) -> sqlx::Result<Option<Customer>> {
+    sqlx::query_as(
+        "UPDATE customers SET name = COALESCE($2, name), email = COALESCE($3, email),
+                phone = COALESCE($4, phone), status = COALESCE($5, status)
+         WHERE id = $1
+         RETURNING id, name, email, phone, status, created_at",
+    )
+    .bind(id)
+    .bind(&changes.name)
+    .bind(&changes.email)
+    .bind(&changes.phone)
+    .bind(changes.status)
+    .fetch_optional(db)
+    .await
+}
+
+/// Locks the customer row so that no order slips in between the guard and the delete.
+#[tracing::instrument(skip(conn))]
+pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+#[tracing::instrument(skip(conn))]
+pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM customers WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A customer's order figures, read straight from the orders service's table.
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderStats {
+    pub open_order_count: i64,
+    pub lifetime_value: Decimal,
+}
+
+/// Reaches into `orders`: which statuses count as open, and which money counts, is the
+/// orders team's knowledge, copied here.
+#[tracing::instrument(skip(db))]
+pub async fn order_stats(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Result<OrderStats> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status IN ('NEW', 'PAID')) AS open_order_count,
+                COALESCE(sum(total) FILTER (WHERE status <> 'CANCELLED'), 0) AS lifetime_value
+         FROM orders WHERE customer_id = $1",
+    )
+    .bind(customer_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Reaches into `orders` for the delete guard.
+#[tracing::instrument(skip(conn))]
+pub async fn open_order_count(conn: &mut PgConnection, customer_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM orders WHERE customer_id = $1 AND status IN ('NEW', 'PAID')",
+    )
+    .bind(customer_id)
+    .fetch_one(conn)
+    .await
+}

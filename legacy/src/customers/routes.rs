@@ -1,0 +1,133 @@
+//! The customers service's HTTP API: CRUD on customers, and a profile that shows order
+//! figures it reads from the orders table.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use super::ApiError;
+use super::db::{self, Customer, CustomerChanges, NewCustomer};
+use crate::page::{PageParams, Paged};
+use crate::validate;
+use kit::http::{Json, Path, Query};
+
+/// The customers service's routes, with the layers every service gets.
+pub fn router(pool: PgPool) -> Router {
+    kit::http::finish(
+        Router::new()
+            .route("/customers", get(list).post(create))
+            .route("/customers/{id}", get(show).patch(update).delete(remove))
+            .route("/health", get(crate::health))
+            .with_state(pool),
+    )
+}
+
+/// A customer with the figures the profile page shows.
+#[derive(Debug, Serialize)]
+struct Profile {
+    #[serde(flatten)]
+    customer: Customer,
+    open_order_count: i64,
+    lifetime_value: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateCustomer {
+    name: String,
+    email: String,
+    phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateCustomer {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    status: Option<String>,
+}
+
+async fn list(
+    State(pool): State<PgPool>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Paged<Customer>>, ApiError> {
+    let page = params.page().map_err(ApiError::BadQuery)?;
+    let (items, total) = db::list(&pool, page).await?;
+    Ok(Json(Paged {
+        items,
+        limit: page.limit,
+        offset: page.offset,
+        total,
+    }))
+}
+
+async fn show(State(pool): State<PgPool>, Path(id): Path<i64>) -> Result<Json<Profile>, ApiError> {
+    let customer = db::find(&pool, id).await?.ok_or(ApiError::NotFound(id))?;
+    let stats = db::order_stats(&pool, id).await?;
+    Ok(Json(Profile {
+        customer,
+        open_order_count: stats.open_order_count,
+        lifetime_value: stats.lifetime_value,
+    }))
+}
+
+async fn create(
+    State(pool): State<PgPool>,
+    Json(body): Json<CreateCustomer>,
+) -> Result<impl IntoResponse, ApiError> {
+    let new = NewCustomer {
+        name: validate::name(&body.name)?,
+        email: validate::email(&body.email)?,
+        phone: validate::phone(body.phone.as_deref())?,
+    };
+    let customer = db::insert(&pool, &new).await?;
+    let location = format!("/customers/{}", customer.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(customer),
+    ))
+}
+
+async fn update(
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Json(body): Json<UpdateCustomer>,
+) -> Result<Json<Customer>, ApiError> {
+    let changes = CustomerChanges {
+        name: body.name.as_deref().map(validate::name).transpose()?,
+        email: body.email.as_deref().map(validate::email).transpose()?,
+        phone: validate::phone(body.phone.as_deref())?,
+        status: body
+            .status
+            .as_deref()
+            .map(validate::customer_status)
+            .transpose()?,
+    };
+    let customer = db::update(&pool, id, &changes)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
+    Ok(Json(customer))
+}
+
+/// Refuses while the customer has open orders: a rule about the orders team's data,
+/// checked with the orders team's status values.
+async fn remove(State(pool): State<PgPool>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    let mut tx = pool.begin().await?;
+    if !db::lock(&mut tx, id).await? {
+        return Err(ApiError::NotFound(id));
+    }
+    let count = db::open_order_count(&mut tx, id).await?;
+    if count > 0 {
+        return Err(ApiError::HasOpenOrders { id, count });
+    }
+    db::delete(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

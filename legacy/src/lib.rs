@@ -1,0 +1,35 @@
+//! The legacy pair: a customers service and an orders service that share one database and
+//! one login. Each owns a table, on paper; in the code each reads, and sometimes writes,
+//! the other's. It works on day one. `migrations/scenarios` shows what happens next.
+
+pub mod cli;
+pub mod customers;
+pub mod orders;
+mod page;
+mod schema;
+mod validate;
+
+pub use schema::{migrate, seed};
+
+use axum::extract::State;
+use kit::http::{Json, Problem};
+use sqlx::PgPool;
+
+/// Application names the two services set on their connections, as `pg_stat_activity`
+/// shows them.
+pub const CUSTOMERS_APP: &str = "legacy-customers";
+pub const ORDERS_APP: &str = "legacy-orders";
+
+/// `GET /health`: 200 when the database answers, 503 when it does not.
+pub(crate) async fn health(State(pool): State<PgPool>) -> Result<Json<serde_json::Value>, Problem> {
+    match sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(&pool)
+        .await
+    {
+        Ok(_) => Ok(Json(serde_json::json!({ "status": "ok" }))),
+        Err(err) => {
+            tracing::warn!(%err, "health check failed");
+            Err(Problem::database_unavailable())
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The orders service's SQL. Its own table is `orders`; the queries marked "reaches into
+//! customers" depend on the customers team's table, columns and status vocabulary.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
+use time::OffsetDateTime;
+
+use crate::page::Page;
+
+/// An order as the API shows it: with its customer's name and email.
+#[derive(Debug, Clone, Serialize)]
+pub struct Order {
+    pub id: i64,
+    pub customer_id: Option<i64>,
+    pub status: String,
+    pub total: Decimal,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// `null` when the customer was deleted.
+    pub customer: Option<CustomerSummary>,
+}
+
+/// The customer fields an order view shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerSummary {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, FromRow)]
+struct OrderRow {
+    id: i64,
+    customer_id: Option<i64>,
+    status: String,
+    total: Decimal,
+    created_at: OffsetDateTime,
+    customer_name: Option<String>,
+    customer_email: Option<String>,
+}
+
+impl From<OrderRow> for Order {
+    fn from(row: OrderRow) -> Self {
+        let customer = match (row.customer_name, row.customer_email) {
+            (Some(name), Some(email)) => Some(CustomerSummary { name, email }),
+            _ => None,
+        };
+        Self {
+            id: row.id,
+            customer_id: row.customer_id,
+            status: row.status,
+            total: row.total,
+            created_at: row.created_at,
+            customer,
+        }
+    }
+}
+
+/// Reaches into customers: the join that every order view is built on.
+const ORDER_VIEW: &str = "SELECT o.id, o.customer_id, o.status, o.total, o.created_at,
+        c.name AS customer_name, c.email AS customer_email
+    FROM orders o LEFT JOIN customers c ON c.id = o.customer_id";
+
+/// Which orders a list shows.
+#[derive(Debug, Default, Clone)]
+pub struct OrderFilter {
+    pub customer_id: Option<i64>,
+    pub status: Option<String>,
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn list(
+    db: &PgPool,
+    filter: &OrderFilter,
+    page: Page,
+) -> sqlx::Result<(Vec<Order>, i64)> {
+    const FILTER: &str =
+        "($1::bigint IS NULL OR o.customer_id = $1) AND ($2::text IS NULL OR o.status = $2)";
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "{ORDER_VIEW} WHERE {FILTER} ORDER BY o.id LIMIT $3 OFFSET $4"
+    ))
+    .bind(filter.customer_id)
+    .bind(&filter.status)
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(db)
+    .await?;
+    let total = sqlx::query_scalar(&format!("SELECT count(*) FROM orders o WHERE {FILTER}"))
+        .bind(filter.customer_id)
+        .bind(&filter.status)
+        .fetch_one(db)
+        .await?;
+    Ok((rows.into_iter().map(Order::from).collect(), total))
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Order>> {
+    let row: Option<OrderRow> = sqlx::query_as(&format!("{ORDER_VIEW} WHERE o.id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(Order::from))
+}
+
+/// Reaches into customers: is there such a customer, and may they order?
+/// Locks the row so that the customer cannot be deleted or suspended mid-order.
+#[tracing::instrument(skip(conn))]
+pub async fn customer_status(
+    conn: &mut PgConnection,
+    customer_id: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT status FROM customers WHERE id = $1 FOR SHARE")
+        .bind(customer_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Reaches into customers, and writes: guest checkout registers the buyer itself.
+#[tracing::instrument(skip(conn))]
+pub async fn insert_guest_customer(
+    conn: &mut PgConnection,
+    name: &str,
+    email: &str,
+    phone: Option<&str>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO customers (name, email, phone) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(name)
+    .bind(email)
+    .bind(phone)
+    .fetch_one(conn)
+    .await
+}
+
+#[tracing::instrument(skip(conn))]
+pub async fn insert(
+    conn: &mut PgConnection,
+    customer_id: i64,
+    total: Decimal,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar("INSERT INTO orders (customer_id, total) VALUES ($1, $2) RETURNING id")
+        .bind(customer_id)
+        .bind(total)
+        .fetch_one(conn)
+        .await
+}
+
+/// The order's status, locked for a transition.
+#[tracing::instrument(skip(conn))]
+pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+#[tracing::instrument(skip(conn))]
+pub async fn set_status(conn: &mut PgConnection, id: i64, status: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE orders SET status = $2 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the order; false when there was none.
+#[tracing::instrument(skip(db))]
+pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query("DELETE FROM orders WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}

@@ -1,0 +1,223 @@
+//! The orders service's HTTP API: orders with their customer, placing an order for an
+//! existing customer, guest checkout, status changes.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use sqlx::PgPool;
+
+use super::ApiError;
+use super::db::{self, Order, OrderFilter};
+use crate::page::{PageParams, Paged};
+use crate::validate;
+use kit::http::{Json, Path, Query};
+
+/// The statuses an order moves through.
+pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];
+
+/// The orders service's routes, with the layers every service gets.
+pub fn router(pool: PgPool) -> Router {
+    kit::http::finish(
+        Router::new()
+            .route("/orders", get(list).post(create))
+            .route("/orders/{id}", get(show).patch(update).delete(remove))
+            .route("/guest-checkouts", post(guest_checkout))
+            .route("/health", get(crate::health))
+            .with_state(pool),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    customer_id: Option<i64>,
+    status: Option<String>,
+    // Not `#[serde(flatten)]`: flattening turns query values into strings that no
+    // longer parse as numbers.
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaceOrder {
+    customer_id: i64,
+    total: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuestCheckout {
+    name: String,
+    email: String,
+    phone: Option<String>,
+    total: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeStatus {
+    status: String,
+}
+
+async fn list(
+    State(pool): State<PgPool>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Paged<Order>>, ApiError> {
+    let page = PageParams {
+        limit: params.limit,
+        offset: params.offset,
+    }
+    .page()
+    .map_err(ApiError::BadQuery)?;
+    if let Some(status) = &params.status
+        && !STATUSES.contains(&status.as_str())
+    {
+        return Err(ApiError::BadQuery(format!(
+            "status must be one of {}",
+            STATUSES.join(", ")
+        )));
+    }
+    let filter = OrderFilter {
+        customer_id: params.customer_id,
+        status: params.status,
+    };
+    let (items, total) = db::list(&pool, &filter, page).await?;
+    Ok(Json(Paged {
+        items,
+        limit: page.limit,
+        offset: page.offset,
+        total,
+    }))
+}
+
+async fn show(State(pool): State<PgPool>, Path(id): Path<i64>) -> Result<Json<Order>, ApiError> {
+    let order = db::find(&pool, id).await?.ok_or(ApiError::NotFound(id))?;
+    Ok(Json(order))
+}
+
+/// Accepts an order only for an existing, active customer, which it learns by reading
+/// the customers table.
+async fn create(
+    State(pool): State<PgPool>,
+    Json(body): Json<PlaceOrder>,
+) -> Result<impl IntoResponse, ApiError> {
+    let total = validate::total(body.total)?;
+    let mut tx = pool.begin().await?;
+    match db::customer_status(&mut tx, body.customer_id)
+        .await?
+        .as_deref()
+    {
+        None => return Err(ApiError::UnknownCustomer(body.customer_id)),
+        Some("active") => {}
+        Some(other) => {
+            return Err(ApiError::CustomerNotActive(
+                body.customer_id,
+                other.to_owned(),
+            ));
+        }
+    }
+    let id = db::insert(&mut tx, body.customer_id, total).await?;
+    let order = db::find(&mut *tx, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
+    tx.commit().await?;
+    Ok(created(order))
+}
+
+/// Registers the buyer as a customer (a write into the customers table) and places the
+/// order, in one transaction.
+async fn guest_checkout(
+    State(pool): State<PgPool>,
+    Json(body): Json<GuestCheckout>,
+) -> Result<impl IntoResponse, ApiError> {
+    let name = validate::name(&body.name)?;
+    let email = validate::email(&body.email)?;
+    let phone = validate::phone(body.phone.as_deref())?;
+    let total = validate::total(body.total)?;
+    let mut tx = pool.begin().await?;
+    let customer_id = db::insert_guest_customer(&mut tx, &name, &email, phone.as_deref()).await?;
+    let id = db::insert(&mut tx, customer_id, total).await?;
+    let order = db::find(&mut *tx, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
+    tx.commit().await?;
+    Ok(created(order))
+}
+
+fn created(order: Order) -> impl IntoResponse {
+    let location = format!("/orders/{}", order.id);
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(order),
+    )
+}
+
+/// Whether an order may move from one status to another. Setting the current status
+/// again is allowed and changes nothing.
+pub fn transition_allowed(from: &str, to: &str) -> bool {
+    from == to
+        || matches!(
+            (from, to),
+            ("NEW", "PAID") | ("NEW", "CANCELLED") | ("PAID", "SHIPPED") | ("PAID", "CANCELLED")
+        )
+}
+
+async fn update(
+    State(pool): State<PgPool>,
+    Path(id): Path<i64>,
+    Json(body): Json<ChangeStatus>,
+) -> Result<Json<Order>, ApiError> {
+    if !STATUSES.contains(&body.status.as_str()) {
+        return Err(validate::Invalid {
+            field: "status",
+            message: format!("must be one of {}", STATUSES.join(", ")),
+        }
+        .into());
+    }
+    let mut tx = pool.begin().await?;
+    let current = db::lock_status(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
+    if !transition_allowed(&current, &body.status) {
+        return Err(ApiError::InvalidTransition {
+            id,
+            from: current,
+            to: body.status,
+        });
+    }
+    db::set_status(&mut tx, id, &body.status).await?;
+    let order = db::find(&mut *tx, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
+    tx.commit().await?;
+    Ok(Json(order))
+}
+
+async fn remove(State(pool): State<PgPool>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    if db::delete(&pool, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transition_allowed;
+
+    #[test]
+    fn lets_orders_move_forward_or_be_cancelled_before_shipping() {
+        assert!(transition_allowed("NEW", "PAID"));
+        assert!(transition_allowed("PAID", "SHIPPED"));
+        assert!(transition_allowed("PAID", "CANCELLED"));
+        assert!(transition_allowed("SHIPPED", "SHIPPED"));
+        assert!(!transition_allowed("SHIPPED", "CANCELLED"));
+        assert!(!transition_allowed("CANCELLED", "NEW"));
+        assert!(!transition_allowed("NEW", "SHIPPED"));
+    }
+}

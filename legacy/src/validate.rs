@@ -1,0 +1,136 @@
+//! Input rules both legacy services apply to what clients send. A rule broken is a 422 with
+//! the field named; nothing is written.
+
+use rust_decimal::Decimal;
+
+/// The largest order total accepted.
+pub const MAX_TOTAL: Decimal = Decimal::from_parts(100_000_000, 0, 0, false, 2); // 1,000,000.00
+
+/// One field that breaks a rule.
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn invalid(field: &'static str, message: &str) -> Invalid {
+    Invalid {
+        field,
+        message: message.to_owned(),
+    }
+}
+
+/// A person's name: 1 to 200 characters once trimmed.
+pub fn name(value: &str) -> Result<String, Invalid> {
+    let value = value.trim();
+    match value.chars().count() {
+        0 => Err(invalid("name", "must not be empty")),
+        1..=200 => Ok(value.to_owned()),
+        _ => Err(invalid("name", "must be at most 200 characters")),
+    }
+}
+
+/// An email address: something@domain, at most 254 characters, stored lower-case.
+pub fn email(value: &str) -> Result<String, Invalid> {
+    let value = value.trim().to_lowercase();
+    let well_formed = value.len() <= 254
+        && !value.chars().any(char::is_whitespace)
+        && matches!(value.split_once('@'), Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !domain.contains('@'));
+    if well_formed {
+        Ok(value)
+    } else {
+        Err(invalid("email", "must be an address like name@example.com"))
+    }
+}
+
+/// A phone number: digits, spaces, `+`, `-`, `(`, `)`; at most 32 characters.
+pub fn phone(value: Option<&str>) -> Result<Option<String>, Invalid> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let allowed = |c: char| c.is_ascii_digit() || " +-()".contains(c);
+    if value.len() <= 32 && value.chars().all(allowed) && value.chars().any(|c| c.is_ascii_digit())
+    {
+        Ok(Some(value.to_owned()))
+    } else {
+        Err(invalid(
+            "phone",
+            "must hold only digits, spaces, + - ( ), at most 32 characters",
+        ))
+    }
+}
+
+/// A customer status.
+pub fn customer_status(value: &str) -> Result<&'static str, Invalid> {
+    match value {
+        "active" => Ok("active"),
+        "suspended" => Ok("suspended"),
+        _ => Err(invalid("status", "must be active or suspended")),
+    }
+}
+
+/// An order total: positive, at most two decimals, at most 1,000,000.00.
+pub fn total(value: Decimal) -> Result<Decimal, Invalid> {
+    if value <= Decimal::ZERO {
+        Err(invalid("total", "must be greater than 0"))
+    } else if value > MAX_TOTAL {
+        Err(invalid("total", "must be at most 1000000.00"))
+    } else if value.normalize().scale() > 2 {
+        Err(invalid("total", "must have at most two decimals"))
+    } else {
+        Ok(value.round_dp(2))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn accepts_ordinary_input_and_normalises_it() {
+        assert_eq!(name("  Ada Lovelace ").unwrap(), "Ada Lovelace");
+        assert_eq!(email(" Ada@Example.COM ").unwrap(), "ada@example.com");
+        assert_eq!(
+            phone(Some("+44 (20) 7946-0000")).unwrap().as_deref(),
+            Some("+44 (20) 7946-0000")
+        );
+        assert_eq!(phone(Some("  ")).unwrap(), None);
+        assert_eq!(
+            total(Decimal::from_str("12.5").unwrap())
+                .unwrap()
+                .to_string(),
+            "12.50"
+        );
+    }
+
+    #[test]
+    fn names_the_field_that_breaks_a_rule() {
+        assert_eq!(name(" ").unwrap_err().field, "name");
+        assert_eq!(name(&"x".repeat(201)).unwrap_err().field, "name");
+        for bad in ["", "a@", "@b.c", "a b@c.d", "a@b", "a@@b.c", "a@.b"] {
+            assert_eq!(email(bad).unwrap_err().field, "email", "{bad:?}");
+        }
+        assert_eq!(
+            phone(Some("'; DROP TABLE customers; --"))
+                .unwrap_err()
+                .field,
+            "phone"
+        );
+        assert_eq!(customer_status("deleted").unwrap_err().field, "status");
+    }
+
+    #[test]
+    fn keeps_totals_positive_bounded_and_in_cents() {
+        for bad in ["0", "-1", "0.001", "1000000.01", "99999999999"] {
+            assert_eq!(
+                total(Decimal::from_str(bad).unwrap()).unwrap_err().field,
+                "total",
+                "{bad}"
+            );
+        }
+        assert!(total(MAX_TOTAL).is_ok());
+    }
+}

@@ -1,0 +1,140 @@
+//! What the integration tests share: spawning a pair on fresh databases, on port 0, and an
+//! HTTP client that talks to loopback only.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use kit::DatabaseUrl;
+use kit::harness::{BoxFuture, Template, TestContext, TestDatabase};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+/// The legacy shared schema, migrated and seeded.
+pub const LEGACY: Template = Template {
+    name: "legacy",
+    build: build_legacy,
+};
+
+fn build_legacy(url: DatabaseUrl) -> BoxFuture<anyhow::Result<()>> {
+    Box::pin(async move {
+        legacy::migrate(&url).await?;
+        let pool = kit::db::pool(&url, "template")?;
+        legacy::seed(&pool).await?;
+        pool.close().await;
+        Ok(())
+    })
+}
+
+/// An HTTP client for the services under test: no proxy, since they live on loopback.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("an HTTP client")
+}
+
+/// Serves `app` on a free loopback port until `shutdown`; returns its base URL.
+pub async fn serve(app: axum::Router, shutdown: &CancellationToken) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("bound address"));
+    tokio::spawn(kit::http::serve(listener, app, shutdown.clone()));
+    url
+}
+
+/// The legacy pair, running on a database of its own.
+pub struct LegacyApp {
+    pub customers: String,
+    pub orders: String,
+    /// An admin pool on the same database, for arranging and for checking what was written.
+    pub db: PgPool,
+    pub http: reqwest::Client,
+    pub database: TestDatabase,
+    shutdown: CancellationToken,
+}
+
+impl Drop for LegacyApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub async fn spawn_legacy(ctx: &TestContext) -> LegacyApp {
+    let database = ctx.database(&LEGACY).await;
+    spawn_legacy_on(database).await
+}
+
+/// The legacy pair on a database the test prepared.
+pub async fn spawn_legacy_on(database: TestDatabase) -> LegacyApp {
+    let shutdown = CancellationToken::new();
+    let pool = |name| kit::db::pool(&database.url, name).expect("a pool");
+    let customers = serve(
+        legacy::customers::router(pool(legacy::CUSTOMERS_APP)),
+        &shutdown,
+    )
+    .await;
+    let orders = serve(legacy::orders::router(pool(legacy::ORDERS_APP)), &shutdown).await;
+    LegacyApp {
+        customers,
+        orders,
+        db: pool("test"),
+        http: http_client(),
+        database,
+        shutdown,
+    }
+}
+
+impl LegacyApp {
+    /// How many rows `table` holds.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&self.db)
+            .await
+            .expect("count rows")
+    }
+}
+
+/// Checks that `response` is a problem+json with `status` and `type`, and returns its body.
+pub async fn expect_problem(
+    response: reqwest::Response,
+    status: u16,
+    problem_type: &str,
+) -> serde_json::Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status of {}",
+        response.url()
+    );
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: serde_json::Value = response.json().await.expect("a JSON problem");
+    assert_eq!(body["type"], problem_type, "problem body: {body}");
+    assert_eq!(body["status"], status, "problem body: {body}");
+    assert!(body["title"].is_string(), "problem body: {body}");
+    body
+}
+
+/// The seed's figures for one customer, computed from the seed data itself rather than
+/// by SQL: (open order count, lifetime value).
+pub fn seed_stats(customer_id: i64) -> (i64, rust_decimal::Decimal) {
+    let orders: Vec<_> = kit::seed::orders()
+        .into_iter()
+        .filter(|o| o.customer_id == customer_id)
+        .collect();
+    let open = orders
+        .iter()
+        .filter(|o| matches!(o.status, "NEW" | "PAID"))
+        .count() as i64;
+    let value = orders
+        .iter()
+        .filter(|o| o.status != "CANCELLED")
+        .map(|o| o.total)
+        .sum();
+    (open, value)
+}

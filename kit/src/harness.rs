@@ -98,7 +98,7 @@ pub fn main(tests: Vec<Test>) -> ExitCode {
 
 #[derive(Debug, Default)]
 struct Harness {
-    postgres: OnceCell<Server>,
+    postgres: OnceCell<Result<Server, String>>,
     templates: Mutex<HashSet<&'static str>>,
     databases: AtomicU64,
 }
@@ -120,13 +120,15 @@ impl Server {
 }
 
 impl Harness {
+    /// The binary's Postgres, started on first use. A failure to start is kept, so that
+    /// every test reports it at once instead of each trying again.
     async fn server(self: &Arc<Self>) -> &Server {
-        self.postgres
+        let server = self
+            .postgres
             .get_or_init(|| async {
-                let postgres = match Postgres::provision(None, Purpose::Test).await {
-                    Ok(postgres) => postgres,
-                    Err(err) => panic!("{err}"),
-                };
+                let postgres = Postgres::provision(None, Purpose::Test)
+                    .await
+                    .map_err(|err| err.to_string())?;
                 let server = Server {
                     admin: postgres.url().clone(),
                     container: std::sync::Mutex::new(Some(postgres)),
@@ -138,13 +140,19 @@ impl Harness {
                     harness.shutdown().await;
                     std::process::exit(130);
                 });
-                server
+                Ok(server)
             })
-            .await
+            .await;
+        match server {
+            Ok(server) => server,
+            Err(err) => panic!("{err}"),
+        }
     }
 
     async fn shutdown(&self) {
-        if let Some(postgres) = self.postgres.get().and_then(Server::take) {
+        if let Some(Ok(server)) = self.postgres.get()
+            && let Some(postgres) = server.take()
+        {
             postgres.release().await;
         }
     }

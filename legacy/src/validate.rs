@@ -80,7 +80,9 @@ pub fn total(value: Decimal) -> Result<Decimal, Invalid> {
     } else if value.normalize().scale() > 2 {
         Err(invalid("total", "must have at most two decimals"))
     } else {
-        Ok(value.round_dp(2))
+        let mut cents = value;
+        cents.rescale(2); // "12.5" is stored and shown as "12.50"
+        Ok(cents)
     }
 }
 

@@ -66,6 +66,44 @@ impl FromStr for DatabaseUrl {
     }
 }
 
+/// clap reads a [`DatabaseUrl`] through this parser, whose errors never repeat the value:
+/// clap's own would print the rejected URL, password and all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DatabaseUrlParser;
+
+impl clap::builder::TypedValueParser for DatabaseUrlParser {
+    type Value = DatabaseUrl;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<DatabaseUrl, clap::Error> {
+        let name = arg.map_or_else(|| "the database URL".to_owned(), ToString::to_string);
+        let invalid = |message: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for {name}: {message}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        value
+            .to_str()
+            .ok_or_else(|| invalid("not valid UTF-8".to_owned()))?
+            .parse()
+            .map_err(|err: InvalidDatabaseUrl| invalid(err.to_string()))
+    }
+}
+
+impl clap::builder::ValueParserFactory for DatabaseUrl {
+    type Parser = DatabaseUrlParser;
+
+    fn value_parser() -> Self::Parser {
+        DatabaseUrlParser
+    }
+}
+
 impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("DatabaseUrl")

@@ -9,6 +9,7 @@ pub mod harness;
 pub mod http;
 pub mod migrate;
 pub mod postgres;
+pub mod resilience;
 pub mod seed;
 pub mod shutdown;
 pub mod telemetry;

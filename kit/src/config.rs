@@ -32,6 +32,20 @@ impl DatabaseUrl {
         Self(url)
     }
 
+    /// The same server and database, other credentials (a service's own login).
+    pub fn with_credentials(&self, user: &str, password: &str) -> Self {
+        let (scheme, rest) = self.0.split_once("://").unwrap_or(("postgres", &self.0));
+        let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+        Self(format!("{scheme}://{user}:{password}@{host}"))
+    }
+
+    /// The user name in the URL, if any.
+    pub fn user(&self) -> Option<&str> {
+        let rest = self.0.split_once("://")?.1;
+        let userinfo = rest.split_once('@')?.0;
+        userinfo.split(':').next().filter(|u| !u.is_empty())
+    }
+
     /// The URL with its password replaced by `***`, for messages.
     pub fn redacted(&self) -> String {
         let Some((scheme, rest)) = self.0.split_once("://") else {
@@ -138,6 +152,14 @@ mod tests {
         );
         let bare: DatabaseUrl = "postgres://a:b@h:1".parse().unwrap();
         assert_eq!(bare.with_database("x").expose(), "postgres://a:b@h:1/x");
+    }
+
+    #[test]
+    fn swaps_the_credentials_and_keeps_the_server() {
+        let url: DatabaseUrl = "postgres://admin:pw@h:1/shop".parse().unwrap();
+        let service = url.with_credentials("orders_svc", "s");
+        assert_eq!(service.expose(), "postgres://orders_svc:s@h:1/shop");
+        assert_eq!(service.user(), Some("orders_svc"));
     }
 
     #[test]

@@ -4,14 +4,17 @@
 //! share no domain type through this crate.
 
 pub mod config;
+pub mod consumer;
 pub mod db;
 pub mod harness;
 pub mod http;
 pub mod migrate;
+pub mod ownership;
 pub mod postgres;
 pub mod resilience;
 pub mod seed;
 pub mod shutdown;
 pub mod telemetry;
+pub mod validate;
 
 pub use config::DatabaseUrl;

@@ -7,7 +7,7 @@ pub mod customers;
 pub mod orders;
 mod page;
 mod schema;
-mod validate;
+
 
 pub use schema::{migrate, seed};
 

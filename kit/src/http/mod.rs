@@ -2,10 +2,12 @@
 //! that format, and the layers every router gets (request id, request span, body limit,
 //! fallbacks). No route and no domain type lives here.
 
+pub mod conditional;
 mod extract;
+pub mod page;
 mod problem;
 
-pub use extract::{Json, Path, Query, Rejection};
+pub use extract::{Json, Path, Query, Rejection, RequestId};
 pub use problem::{PROBLEM_JSON, Problem};
 
 use axum::Router;

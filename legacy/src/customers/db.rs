@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 
-use crate::page::Page;
+use kit::http::page::Page;
 
 /// A row of `customers`, which is also what the API returns.
 #[derive(Debug, Clone, Serialize, FromRow)]

@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use super::ApiError;
 use super::db::{self, Customer, CustomerChanges, NewCustomer};
 use crate::page::{PageParams, Paged};
-use crate::validate;
+use kit::validate;
 use kit::http::{Json, Path, Query};
 
 /// The customers service's routes, with the layers every service gets.
@@ -107,7 +107,7 @@ async fn update(
         status: body
             .status
             .as_deref()
-            .map(validate::customer_status)
+            .map(customer_status)
             .transpose()?,
     };
     let customer = db::update(&pool, id, &changes)
@@ -130,4 +130,13 @@ async fn remove(State(pool): State<PgPool>, Path(id): Path<i64>) -> Result<Statu
     db::delete(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The customer statuses this service knows.
+fn customer_status(value: &str) -> Result<&'static str, validate::Invalid> {
+    match value {
+        "active" => Ok("active"),
+        "suspended" => Ok("suspended"),
+        _ => Err(validate::invalid("status", "must be active or suspended")),
+    }
 }

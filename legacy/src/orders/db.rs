@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 
-use crate::page::Page;
+use kit::http::page::Page;
 
 /// An order as the API shows it: with its customer's name and email.
 #[derive(Debug, Clone, Serialize)]

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use kit::db::Failure;
 use kit::http::{Problem, Rejection};
 
-use crate::validate::Invalid;
+use kit::validate::Invalid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

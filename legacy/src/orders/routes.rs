@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use super::ApiError;
 use super::db::{self, Order, OrderFilter};
 use crate::page::{PageParams, Paged};
-use crate::validate;
+use kit::validate;
 use kit::http::{Json, Path, Query};
 
 /// The statuses an order moves through.

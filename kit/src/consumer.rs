@@ -1,0 +1,208 @@
+//! Calling another service over HTTP, the way a consumer that survives the network does:
+//! a connect timeout, a timeout per attempt, one time budget for the whole call, bounded
+//! and jittered retries of idempotent calls only, a circuit breaker, and the caller's
+//! request id forwarded so one id follows the call across services.
+//!
+//! It moves JSON and status codes. What the JSON means is the consumer's business: each
+//! service decodes into its own types, holding only the fields it reads.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::http::REQUEST_ID;
+use crate::resilience::{self, BreakerConfig, BreakerState, CallError, CircuitBreaker, RetryPolicy};
+
+/// How patient a consumer is with one owner.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// Time to establish a TCP connection.
+    pub connect_timeout: Duration,
+    /// Time for one attempt, from request to the last byte of the answer.
+    pub attempt_timeout: Duration,
+    /// Time for the whole call, every attempt and backoff included.
+    pub budget: Duration,
+    pub retry: RetryPolicy,
+    pub breaker: BreakerConfig,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_millis(250),
+            attempt_timeout: Duration::from_millis(800),
+            budget: Duration::from_millis(2_000),
+            retry: RetryPolicy::default(),
+            breaker: BreakerConfig::default(),
+        }
+    }
+}
+
+/// Why a call did not produce an answer the consumer can use.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The owner is down, hanging, failing, or the breaker is open: an expected event that
+    /// the consumer handles by policy (degrade, or fail closed).
+    #[error("{upstream} unavailable: {reason}")]
+    Unavailable {
+        upstream: &'static str,
+        reason: String,
+        /// When it may be worth trying again.
+        retry_after: Duration,
+    },
+    /// The owner answered with a client error: its answer, to be interpreted by the caller.
+    #[error("{upstream} answered {status}")]
+    Rejected {
+        upstream: &'static str,
+        status: StatusCode,
+        body: serde_json::Value,
+    },
+}
+
+impl UpstreamError {
+    /// Seconds to put in a `Retry-After` header.
+    pub fn retry_after_secs(&self) -> u32 {
+        match self {
+            Self::Unavailable { retry_after, .. } => retry_after.as_secs().clamp(1, 60) as u32,
+            Self::Rejected { .. } => 1,
+        }
+    }
+}
+
+/// One attempt's failure, sorted into "worth retrying" and "an answer".
+#[derive(Debug, thiserror::Error)]
+enum Attempt {
+    #[error("{0}")]
+    Transient(String),
+    #[error("answered {0}")]
+    Answer(StatusCode, serde_json::Value),
+}
+
+/// One owner service as seen by one consumer.
+#[derive(Debug)]
+pub struct Upstream {
+    name: &'static str,
+    base_url: String,
+    http: reqwest::Client,
+    breaker: CircuitBreaker,
+    config: UpstreamConfig,
+}
+
+impl Upstream {
+    /// An owner at `base_url` (e.g. `http://127.0.0.1:8101`), called `name` in logs.
+    pub fn new(name: &'static str, base_url: &str, config: UpstreamConfig) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.attempt_timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            // Services talk to each other directly, never through the user's HTTP proxy.
+            .no_proxy()
+            .build()?;
+        Ok(Self {
+            name,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            http,
+            breaker: CircuitBreaker::new(name, config.breaker),
+            config,
+        })
+    }
+
+    /// The owner's base URL, for links to its resources.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The breaker's current state.
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
+    }
+
+    /// GET, retried when it fails transiently. `Ok(None)` when the owner says 404.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str, request_id: &str) -> Result<Option<T>, UpstreamError> {
+        match self.call::<(), T>(Method::GET, path, None, request_id, true).await {
+            Ok(value) => Ok(Some(value)),
+            Err(UpstreamError::Rejected { status: StatusCode::NOT_FOUND, .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// POST, made once: a POST that timed out may have happened, so it is not repeated.
+    pub async fn post<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        request_id: &str,
+    ) -> Result<T, UpstreamError> {
+        self.call(Method::POST, path, Some(body), request_id, false).await
+    }
+
+    async fn call<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        request_id: &str,
+        idempotent: bool,
+    ) -> Result<T, UpstreamError> {
+        let url = format!("{}{path}", self.base_url);
+        let attempt = || async {
+            let mut request = self.http.request(method.clone(), &url).header(REQUEST_ID, request_id);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(|err| Attempt::Transient(describe(&err)))?;
+            let status = response.status();
+            let bytes = response.bytes().await.map_err(|err| Attempt::Transient(describe(&err)))?;
+            if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+                return Err(Attempt::Transient(format!("answered {status}")));
+            }
+            let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+            if status.is_success() {
+                Ok(json)
+            } else {
+                Err(Attempt::Answer(status, json))
+            }
+        };
+        let outcome = resilience::call(
+            &self.breaker,
+            &self.config.retry,
+            idempotent,
+            self.config.budget,
+            attempt,
+            |err| matches!(err, Attempt::Transient(_)),
+        )
+        .await;
+        let unavailable = |reason: String, retry_after: Duration| {
+            tracing::warn!(upstream = self.name, %url, %reason, breaker = self.breaker.state().as_str(), "upstream unavailable");
+            UpstreamError::Unavailable { upstream: self.name, reason, retry_after }
+        };
+        match outcome {
+            Ok(json) => serde_json::from_value(json).map_err(|err| {
+                unavailable(format!("answered with an unreadable body: {err}"), Duration::from_secs(5))
+            }),
+            Err(CallError::Failed { error: Attempt::Answer(status, body), .. }) => {
+                Err(UpstreamError::Rejected { upstream: self.name, status, body })
+            }
+            Err(CallError::Failed { error: Attempt::Transient(reason), attempts }) => {
+                Err(unavailable(format!("{reason} ({attempts} attempts)"), Duration::from_secs(2)))
+            }
+            Err(CallError::TimedOut { after }) => Err(unavailable(
+                format!("no answer within the {} ms budget", after.as_millis()),
+                Duration::from_secs(2),
+            )),
+            Err(CallError::Open(open)) => Err(unavailable(open.to_string(), open.retry_after)),
+        }
+    }
+}
+
+fn describe(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        "timed out".to_owned()
+    } else if err.is_connect() {
+        "connection refused or unreachable".to_owned()
+    } else {
+        err.to_string()
+    }
+}

@@ -1,0 +1,101 @@
+//! Schema ownership, enforced by Postgres rather than by convention.
+//!
+//! Each owner gets a schema, a NOLOGIN owner role that owns it and runs its migrations,
+//! and a LOGIN runtime role with DML on that schema and nothing else. PUBLIC gets nothing:
+//! not the database, not the `public` schema. Default privileges keep tables that later
+//! migrations create covered. This module writes the grants and checks them; it knows no
+//! service's tables.
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use crate::config::DatabaseUrl;
+
+/// One owning service's place in the database.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// The schema it owns, e.g. `customers`.
+    pub schema: &'static str,
+    /// NOLOGIN role that owns the schema and runs its migrations.
+    pub owner_role: &'static str,
+    /// LOGIN role the running service connects as.
+    pub runtime_role: &'static str,
+    /// The runtime role's password.
+    pub runtime_password: String,
+}
+
+impl Owner {
+    /// Where the running service connects: the admin URL's server, its own login.
+    pub fn runtime_url(&self, admin: &DatabaseUrl) -> DatabaseUrl {
+        admin.with_credentials(self.runtime_role, &self.runtime_password)
+    }
+
+    /// The statements that create the roles and the schema and fence them off; safe to
+    /// run again. Roles are cluster-wide; everything else belongs to the current database.
+    pub fn bootstrap_sql(&self) -> Vec<String> {
+        let (schema, owner, runtime) = (self.schema, self.owner_role, self.runtime_role);
+        let password = self.runtime_password.replace('\'', "''");
+        vec![
+            create_role(owner, "NOLOGIN"),
+            create_role(runtime, "LOGIN"),
+            format!("ALTER ROLE {runtime} WITH LOGIN PASSWORD '{password}'"),
+            // Lets the admin connection SET ROLE to the owner to run its migrations.
+            format!("GRANT {owner} TO CURRENT_USER"),
+            format!("CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {owner}"),
+            format!("REVOKE ALL ON SCHEMA {schema} FROM PUBLIC"),
+            format!("GRANT USAGE ON SCHEMA {schema} TO {runtime}"),
+            format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {runtime}"),
+            format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {runtime}"),
+            format!("ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime}"),
+            format!("ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {runtime}"),
+        ]
+    }
+}
+
+fn create_role(role: &str, login: &str) -> String {
+    // Two bootstraps at once may both find the role missing; the loser's error is harmless.
+    format!(
+        "DO $$ BEGIN CREATE ROLE {role} {login}; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+    )
+}
+
+/// The statements that close the current database to everyone but the owners' runtime
+/// roles. Database privileges are not copied by `CREATE DATABASE ... TEMPLATE`, so a copy
+/// needs them again.
+pub fn database_sql(database: &str, owners: &[Owner]) -> Vec<String> {
+    let runtimes: Vec<&str> = owners.iter().map(|o| o.runtime_role).collect();
+    vec![
+        format!("REVOKE ALL ON DATABASE \"{database}\" FROM PUBLIC"),
+        format!("GRANT CONNECT ON DATABASE \"{database}\" TO {}", runtimes.join(", ")),
+        "REVOKE ALL ON SCHEMA public FROM PUBLIC".to_owned(),
+    ]
+}
+
+/// Creates (or confirms) every owner's roles and schema and closes the database, as the
+/// admin at `admin`.
+pub async fn bootstrap(admin: &DatabaseUrl, owners: &[Owner]) -> Result<(), sqlx::Error> {
+    let mut conn = PgConnection::connect(admin.expose()).await?;
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut conn)
+        .await?;
+    let statements = owners
+        .iter()
+        .flat_map(Owner::bootstrap_sql)
+        .chain(database_sql(&database, owners));
+    for statement in statements {
+        conn.execute(statement.as_str()).await?;
+    }
+    conn.close().await
+}
+
+/// Closes a database (a copy of a bootstrapped template) again; see [`database_sql`].
+pub async fn secure_database(admin: &DatabaseUrl, owners: &[Owner]) -> Result<(), sqlx::Error> {
+    let mut conn = PgConnection::connect(admin.expose()).await?;
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut conn)
+        .await?;
+    for statement in database_sql(&database, owners) {
+        conn.execute(statement.as_str()).await?;
+    }
+    conn.close().await
+}

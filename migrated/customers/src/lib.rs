@@ -1,0 +1,23 @@
+//! The migrated customers service. It owns schema `customers` and nothing else; the orders
+//! service reaches customers only through `/v1`. Its one need of orders, the order figures
+//! on a profile and the delete guard, is an HTTP call that may fail (`orders_client.rs`).
+
+mod api;
+mod db;
+mod error;
+mod orders_client;
+mod schema;
+
+pub use api::router;
+pub use orders_client::OrdersClient;
+pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, migrate, owner, seed};
+
+/// The `application_name` of the service's connections.
+pub const APP: &str = "migrated-customers";
+
+/// What every handler gets.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pool: sqlx::PgPool,
+    pub orders: std::sync::Arc<OrdersClient>,
+}

@@ -1,0 +1,408 @@
+//! The orders API, version 1. An order shows its customer's name and email, fetched from
+//! the customers API (one batch call per page). Reads degrade when customers cannot answer;
+//! writes that need a confirmed customer fail closed.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kit::consumer::UpstreamError;
+use kit::http::page::PageParams;
+use kit::http::{Json, Path, Query, RequestId};
+use kit::validate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::customers_client::CustomerRef;
+use crate::db::{self, Order};
+use crate::error::ApiError;
+
+/// The statuses an order moves through.
+pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];
+
+/// The header that makes `POST /v1/orders` safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The orders service's routes, with the layers every service gets.
+pub fn router(state: AppState) -> Router {
+    kit::http::finish(
+        Router::new()
+            .route("/v1/orders", get(list).post(create))
+            .route("/v1/orders/{id}", get(show).patch(update).delete(remove))
+            .route("/v1/guest-checkouts", post(guest_checkout))
+            .route("/v1/order-stats/{customer_id}", get(order_stats))
+            .route("/health", get(health))
+            .with_state(state),
+    )
+}
+
+#[derive(Debug, Serialize)]
+struct Link {
+    href: String,
+}
+
+#[derive(Debug, Serialize)]
+struct OrderLinks {
+    #[serde(rename = "self")]
+    self_: Link,
+    customer: Link,
+}
+
+#[derive(Debug, Serialize)]
+struct CustomerSummary {
+    name: String,
+    email: String,
+}
+
+/// An order as the API shows it. `customer` is null when the customer no longer exists,
+/// or when the customers service could not answer (then `degraded` says so).
+#[derive(Debug, Serialize)]
+struct OrderBody {
+    id: i64,
+    customer_id: i64,
+    status: String,
+    total: Decimal,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: time::OffsetDateTime,
+    customer: Option<CustomerSummary>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    degraded: Vec<&'static str>,
+    _links: OrderLinks,
+}
+
+/// What the customers service said about the customers of some orders.
+enum Customers {
+    Known(HashMap<i64, CustomerRef>),
+    Unavailable,
+}
+
+impl OrderBody {
+    fn new(order: Order, customers: &Customers, customers_base: &str) -> Self {
+        let (customer, degraded) = match customers {
+            Customers::Known(known) => (
+                known.get(&order.customer_id).map(|c| CustomerSummary { name: c.name.clone(), email: c.email.clone() }),
+                Vec::new(),
+            ),
+            Customers::Unavailable => (None, vec!["customer"]),
+        };
+        Self {
+            id: order.id,
+            customer_id: order.customer_id,
+            status: order.status,
+            total: order.total,
+            created_at: order.created_at,
+            customer,
+            degraded,
+            _links: OrderLinks {
+                self_: Link { href: format!("/v1/orders/{}", order.id) },
+                customer: Link { href: format!("{customers_base}/v1/customers/{}", order.customer_id) },
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct PageLinks {
+    #[serde(rename = "self")]
+    self_: Link,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev: Option<Link>,
+}
+
+#[derive(Debug, Serialize)]
+struct OrderPage {
+    items: Vec<OrderBody>,
+    limit: i64,
+    offset: i64,
+    total: i64,
+    _links: PageLinks,
+}
+
+#[derive(Debug, Serialize)]
+struct OrderStatsBody {
+    customer_id: i64,
+    open_order_count: i64,
+    lifetime_value: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    customer_id: Option<i64>,
+    status: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaceOrder {
+    customer_id: i64,
+    total: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuestCheckout {
+    name: String,
+    email: String,
+    phone: Option<String>,
+    total: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeStatus {
+    status: String,
+}
+
+/// Looks the customers up in one call; an unreachable customers service degrades the read.
+async fn customers_of(state: &AppState, orders: &[Order], request_id: &str) -> Customers {
+    let ids: Vec<i64> = orders.iter().map(|o| o.customer_id).collect();
+    match state.customers.lookup_many(&ids, request_id).await {
+        Ok(known) => Customers::Known(known),
+        Err(err) => {
+            tracing::warn!(%err, "orders served without their customers");
+            Customers::Unavailable
+        }
+    }
+}
+
+fn with_warning(customers: &Customers, response: impl IntoResponse) -> Response {
+    match customers {
+        Customers::Known(_) => response.into_response(),
+        Customers::Unavailable => {
+            let warning = HeaderValue::from_static("199 orders \"customer details unavailable\"");
+            ([(header::WARNING, warning)], response).into_response()
+        }
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    RequestId(request_id): RequestId,
+    Query(params): Query<ListParams>,
+) -> Result<Response, ApiError> {
+    let page = PageParams { limit: params.limit, offset: params.offset }
+        .page()
+        .map_err(ApiError::BadQuery)?;
+    if let Some(status) = &params.status
+        && !STATUSES.contains(&status.as_str())
+    {
+        return Err(ApiError::BadQuery(format!("status must be one of {}", STATUSES.join(", "))));
+    }
+    let (orders, total) = db::list(&state.pool, params.customer_id, params.status.as_deref(), page).await?;
+    let customers = customers_of(&state, &orders, &request_id).await;
+    let filter = match (params.customer_id, &params.status) {
+        (Some(c), Some(s)) => format!("customer_id={c}&status={s}&"),
+        (Some(c), None) => format!("customer_id={c}&"),
+        (None, Some(s)) => format!("status={s}&"),
+        (None, None) => String::new(),
+    };
+    let link = |offset: i64| Link { href: format!("/v1/orders?{filter}limit={}&offset={offset}", page.limit) };
+    let body = OrderPage {
+        items: orders.into_iter().map(|o| OrderBody::new(o, &customers, state.customers.base_url())).collect(),
+        limit: page.limit,
+        offset: page.offset,
+        total,
+        _links: PageLinks {
+            self_: link(page.offset),
+            next: (page.offset + page.limit < total).then(|| link(page.offset + page.limit)),
+            prev: (page.offset > 0).then(|| link((page.offset - page.limit).max(0))),
+        },
+    };
+    Ok(with_warning(&customers, Json(body)))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    RequestId(request_id): RequestId,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let order = db::find(&state.pool, id).await?.ok_or(ApiError::NotFound(id))?;
+    let customers = customers_of(&state, std::slice::from_ref(&order), &request_id).await;
+    let body = OrderBody::new(order, &customers, state.customers.base_url());
+    // The representation joins two services' data, so its ETag hashes what is sent.
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let tag = kit::http::conditional::etag_of(&bytes);
+    if kit::http::conditional::not_modified(&headers, &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(with_warning(&customers, ([(header::ETAG, tag)], Json(body))))
+}
+
+/// Confirms the customer with its owner, over HTTP. Unreachable: fail closed (503), since
+/// an order for a customer nobody can vouch for is worse than no order.
+async fn confirm_customer(state: &AppState, customer_id: i64, request_id: &str) -> Result<CustomerRef, ApiError> {
+    match state.customers.lookup(customer_id, request_id).await? {
+        None => Err(ApiError::UnknownCustomer(customer_id)),
+        Some(customer) if customer.status == "active" => Ok(customer),
+        Some(customer) => Err(ApiError::CustomerNotActive(customer_id, customer.status)),
+    }
+}
+
+/// Places an order for an existing, active customer. With an `Idempotency-Key`, a retry of
+/// the same request returns the order the first one created instead of a second one.
+async fn create(
+    State(state): State<AppState>,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    Json(body): Json<PlaceOrder>,
+) -> Result<Response, ApiError> {
+    let total = validate::total(body.total)?;
+    let key = match headers.get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(value) => match value.to_str() {
+            Ok(key) if (1..=200).contains(&key.len()) => Some(key.to_owned()),
+            _ => return Err(ApiError::BadQuery("Idempotency-Key must be 1 to 200 visible ASCII characters".to_owned())),
+        },
+    };
+    let request_hash = format!("{}:{total}", body.customer_id);
+    if let Some(key) = &key
+        && let Some(order) = replay(&state, key, &request_hash).await?
+    {
+        return created(&state, order, &request_id).await;
+    }
+    let customer = confirm_customer(&state, body.customer_id, &request_id).await?;
+    let mut tx = state.pool.begin().await?;
+    let order = db::insert(&mut tx, customer.id, total).await?;
+    if let Some(key) = &key {
+        if let Err(err) = db::remember_key(&mut tx, key, &request_hash, order.id).await {
+            // Two requests with one key raced; the other one won. Answer with its order.
+            drop(tx);
+            tracing::info!(%err, "idempotency key taken concurrently");
+            return match replay(&state, key, &request_hash).await? {
+                Some(order) => created(&state, order, &request_id).await,
+                None => Err(err.into()),
+            };
+        }
+    }
+    tx.commit().await?;
+    let known = Customers::Known(HashMap::from([(customer.id, customer)]));
+    Ok(created_response(OrderBody::new(order, &known, state.customers.base_url())))
+}
+
+async fn replay(state: &AppState, key: &str, request_hash: &str) -> Result<Option<Order>, ApiError> {
+    let mut conn = state.pool.acquire().await?;
+    match db::idempotent_order(&mut conn, key).await? {
+        None => Ok(None),
+        Some((hash, _)) if hash != request_hash => Err(ApiError::IdempotencyKeyReused),
+        Some((_, order_id)) => Ok(db::find(&state.pool, order_id).await?),
+    }
+}
+
+async fn created(state: &AppState, order: Order, request_id: &str) -> Result<Response, ApiError> {
+    let customers = customers_of(state, std::slice::from_ref(&order), request_id).await;
+    Ok(created_response(OrderBody::new(order, &customers, state.customers.base_url())))
+}
+
+fn created_response(body: OrderBody) -> Response {
+    let location = HeaderValue::try_from(body._links.self_.href.clone()).unwrap_or(HeaderValue::from_static("/v1/orders"));
+    (StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response()
+}
+
+/// Registers the buyer with the customers service (its data, its API), then places the
+/// order. Customers unreachable: 503 and nothing written.
+async fn guest_checkout(
+    State(state): State<AppState>,
+    RequestId(request_id): RequestId,
+    Json(body): Json<GuestCheckout>,
+) -> Result<Response, ApiError> {
+    let name = validate::name(&body.name)?;
+    let email = validate::email(&body.email)?;
+    let phone = validate::phone(body.phone.as_deref())?;
+    let total = validate::total(body.total)?;
+    let customer = match state.customers.register(&name, &email, phone.as_deref(), &request_id).await {
+        Ok(customer) => customer,
+        Err(UpstreamError::Rejected { status, .. }) if status == StatusCode::CONFLICT => return Err(ApiError::EmailTaken),
+        Err(UpstreamError::Rejected { body, .. }) => {
+            let detail = body["detail"].as_str().unwrap_or("the customer details were refused").to_owned();
+            return Err(ApiError::GuestRefused(detail));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let mut tx = state.pool.begin().await?;
+    let order = db::insert(&mut tx, customer.id, total).await?;
+    tx.commit().await?;
+    let known = Customers::Known(HashMap::from([(customer.id, customer)]));
+    Ok(created_response(OrderBody::new(order, &known, state.customers.base_url())))
+}
+
+/// Whether an order may move from one status to another. Setting the current status again
+/// is allowed and changes nothing.
+pub fn transition_allowed(from: &str, to: &str) -> bool {
+    from == to
+        || matches!(
+            (from, to),
+            ("NEW", "PAID") | ("NEW", "CANCELLED") | ("PAID", "SHIPPED") | ("PAID", "CANCELLED")
+        )
+}
+
+async fn update(
+    State(state): State<AppState>,
+    RequestId(request_id): RequestId,
+    Path(id): Path<i64>,
+    Json(body): Json<ChangeStatus>,
+) -> Result<Response, ApiError> {
+    if !STATUSES.contains(&body.status.as_str()) {
+        return Err(validate::invalid("status", &format!("must be one of {}", STATUSES.join(", "))).into());
+    }
+    let mut tx = state.pool.begin().await?;
+    let current = db::lock_status(&mut tx, id).await?.ok_or(ApiError::NotFound(id))?;
+    if !transition_allowed(&current, &body.status) {
+        return Err(ApiError::InvalidTransition { id, from: current, to: body.status });
+    }
+    let order = db::set_status(&mut tx, id, &body.status).await?;
+    tx.commit().await?;
+    let customers = customers_of(&state, std::slice::from_ref(&order), &request_id).await;
+    Ok(with_warning(&customers, Json(OrderBody::new(order, &customers, state.customers.base_url()))))
+}
+
+async fn remove(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    if db::delete(&state.pool, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(id))
+    }
+}
+
+/// A customer's order figures: what the customers service shows on a profile and checks
+/// before a delete. Zero for a customer with no orders.
+async fn order_stats(State(state): State<AppState>, Path(customer_id): Path<i64>) -> Result<Json<OrderStatsBody>, ApiError> {
+    let stats = db::stats(&state.pool, customer_id).await?;
+    Ok(Json(OrderStatsBody {
+        customer_id,
+        open_order_count: stats.open_order_count,
+        lifetime_value: stats.lifetime_value,
+    }))
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, kit::http::Problem> {
+    sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(&state.pool)
+        .await
+        .map(|_| Json(serde_json::json!({ "status": "ok" })))
+        .map_err(|err| {
+            tracing::warn!(%err, "health check failed");
+            kit::http::Problem::database_unavailable()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transition_allowed;
+
+    #[test]
+    fn lets_orders_move_forward_or_be_cancelled_before_shipping() {
+        assert!(transition_allowed("NEW", "PAID"));
+        assert!(transition_allowed("PAID", "CANCELLED"));
+        assert!(!transition_allowed("SHIPPED", "CANCELLED"));
+        assert!(!transition_allowed("NEW", "SHIPPED"));
+    }
+}

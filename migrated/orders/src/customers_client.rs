@@ -1,0 +1,86 @@
+//! The orders service as a consumer of the customers service, over HTTP only: look up one
+//! customer, look up a page's worth in one batch call, register a guest. Answers are read
+//! into this service's own types, which hold only the fields it uses and ignore the rest
+//! (tolerant reader), so the customers team can add fields without breaking anyone here.
+
+use std::collections::HashMap;
+
+use kit::consumer::{Upstream, UpstreamConfig, UpstreamError};
+use serde::{Deserialize, Serialize};
+
+/// What the orders service needs to know of a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CustomerRef {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub status: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CustomerPage {
+    items: Vec<CustomerRef>,
+}
+
+#[derive(Debug, Serialize)]
+struct Registration<'a> {
+    name: &'a str,
+    email: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<&'a str>,
+}
+
+/// The customers service, as this service calls it.
+#[derive(Debug)]
+pub struct CustomersClient {
+    upstream: Upstream,
+}
+
+impl CustomersClient {
+    pub fn new(base_url: &str, config: UpstreamConfig) -> Result<Self, reqwest::Error> {
+        Ok(Self { upstream: Upstream::new("customers", base_url, config)? })
+    }
+
+    /// The customers API's base URL, for links.
+    pub fn base_url(&self) -> &str {
+        self.upstream.base_url()
+    }
+
+    /// The breaker's state, for tests and logs.
+    pub fn breaker_state(&self) -> kit::resilience::BreakerState {
+        self.upstream.breaker_state()
+    }
+
+    /// One customer; `None` when the customers service says there is none.
+    pub async fn lookup(&self, id: i64, request_id: &str) -> Result<Option<CustomerRef>, UpstreamError> {
+        self.upstream.get(&format!("/v1/customers/{id}"), request_id).await
+    }
+
+    /// Several customers in one call (the batch lookup), by id; unknown ids are absent.
+    pub async fn lookup_many(&self, ids: &[i64], request_id: &str) -> Result<HashMap<i64, CustomerRef>, UpstreamError> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let joined: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let path = format!("/v1/customers?ids={}", joined.join(","));
+        let page: Option<CustomerPage> = self.upstream.get(&path, request_id).await?;
+        Ok(page.map(|p| p.items).unwrap_or_default().into_iter().map(|c| (c.id, c)).collect())
+    }
+
+    /// Registers a guest as a customer. Made once, never retried: a retried POST could
+    /// register the guest twice. A 409 (email taken) or 422 comes back as `Rejected`.
+    pub async fn register(
+        &self,
+        name: &str,
+        email: &str,
+        phone: Option<&str>,
+        request_id: &str,
+    ) -> Result<CustomerRef, UpstreamError> {
+        self.upstream
+            .post("/v1/customers", &Registration { name, email, phone }, request_id)
+            .await
+    }
+}

@@ -1,0 +1,127 @@
+//! The orders service's SQL: its own schema, and nothing else. Customers are ids here.
+
+use kit::http::page::Page;
+use rust_decimal::Decimal;
+use sqlx::{FromRow, PgConnection, PgPool};
+use time::OffsetDateTime;
+
+/// A row of `orders.orders`. Never sent as is: the API has its own representation.
+#[derive(Debug, Clone, FromRow)]
+pub struct Order {
+    pub id: i64,
+    pub customer_id: i64,
+    pub status: String,
+    pub total: Decimal,
+    pub created_at: OffsetDateTime,
+}
+
+const COLUMNS: &str = "id, customer_id, status, total, created_at";
+const FILTER: &str = "($1::bigint IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)";
+
+#[tracing::instrument(skip(pool))]
+pub async fn list(
+    pool: &PgPool,
+    customer_id: Option<i64>,
+    status: Option<&str>,
+    page: Page,
+) -> sqlx::Result<(Vec<Order>, i64)> {
+    let orders = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders.orders WHERE {FILTER} ORDER BY id LIMIT $3 OFFSET $4"
+    ))
+    .bind(customer_id)
+    .bind(status)
+    .bind(page.limit)
+    .bind(page.offset)
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar(&format!("SELECT count(*) FROM orders.orders WHERE {FILTER}"))
+        .bind(customer_id)
+        .bind(status)
+        .fetch_one(pool)
+        .await?;
+    Ok((orders, total))
+}
+
+#[tracing::instrument(skip(pool))]
+pub async fn find(pool: &PgPool, id: i64) -> sqlx::Result<Option<Order>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders.orders WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+#[tracing::instrument(skip(conn))]
+pub async fn insert(conn: &mut PgConnection, customer_id: i64, total: Decimal) -> sqlx::Result<Order> {
+    sqlx::query_as(&format!(
+        "INSERT INTO orders.orders (customer_id, total) VALUES ($1, $2) RETURNING {COLUMNS}"
+    ))
+    .bind(customer_id)
+    .bind(total)
+    .fetch_one(conn)
+    .await
+}
+
+/// The order an idempotency key already produced, with the hash of the request that used it.
+#[tracing::instrument(skip(conn))]
+pub async fn idempotent_order(conn: &mut PgConnection, key: &str) -> sqlx::Result<Option<(String, i64)>> {
+    sqlx::query_as("SELECT request_hash, order_id FROM orders.idempotency_keys WHERE key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+#[tracing::instrument(skip(conn))]
+pub async fn remember_key(conn: &mut PgConnection, key: &str, request_hash: &str, order_id: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO orders.idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)")
+        .bind(key)
+        .bind(request_hash)
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip(conn))]
+pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT status FROM orders.orders WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+#[tracing::instrument(skip(conn))]
+pub async fn set_status(conn: &mut PgConnection, id: i64, status: &str) -> sqlx::Result<Order> {
+    sqlx::query_as(&format!(
+        "UPDATE orders.orders SET status = $2 WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(status)
+    .fetch_one(conn)
+    .await
+}
+
+#[tracing::instrument(skip(pool))]
+pub async fn delete(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query("DELETE FROM orders.orders WHERE id = $1").bind(id).execute(pool).await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// A customer's order figures, from this service's own table: which statuses are open and
+/// which money counts is this team's knowledge, and stays here.
+#[derive(Debug, Clone, FromRow)]
+pub struct Stats {
+    pub open_order_count: i64,
+    pub lifetime_value: Decimal,
+}
+
+#[tracing::instrument(skip(pool))]
+pub async fn stats(pool: &PgPool, customer_id: i64) -> sqlx::Result<Stats> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status IN ('NEW', 'PAID')) AS open_order_count,
+                COALESCE(sum(total) FILTER (WHERE status <> 'CANCELLED'), 0) AS lifetime_value
+         FROM orders.orders WHERE customer_id = $1",
+    )
+    .bind(customer_id)
+    .fetch_one(pool)
+    .await
+}

@@ -1,0 +1,89 @@
+//! Everything the orders API can answer besides success. Each kind of problem has a stable
+//! `type`; no table, column or Rust type reaches a client. Causes of 5xx are logged here,
+//! once, inside the request span.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kit::consumer::UpstreamError;
+use kit::db::Failure;
+use kit::http::{Problem, Rejection};
+use kit::validate::Invalid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("order {0} not found")]
+    NotFound(i64),
+    #[error("invalid {0}")]
+    Invalid(#[from] Invalid),
+    #[error("invalid query: {0}")]
+    BadQuery(String),
+    #[error("customer {0} does not exist")]
+    UnknownCustomer(i64),
+    #[error("customer {0} is {1}")]
+    CustomerNotActive(i64, String),
+    #[error("email already registered")]
+    EmailTaken,
+    #[error("the customers service refused the guest: {0}")]
+    GuestRefused(String),
+    #[error("order {id} cannot go from {from} to {to}")]
+    InvalidTransition { id: i64, from: String, to: String },
+    #[error("idempotency key reused for another request")]
+    IdempotencyKeyReused,
+    /// The customers service cannot confirm the customer: fail closed.
+    #[error("cannot reach customers: {0}")]
+    CustomersUnavailable(#[from] UpstreamError),
+    #[error(transparent)]
+    Rejection(#[from] Rejection),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl ApiError {
+    fn problem(&self) -> Problem {
+        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+        match self {
+            Self::NotFound(id) => Problem::new(StatusCode::NOT_FOUND, "order-not-found", "Order not found")
+                .detail(format!("There is no order {id}.")),
+            Self::Invalid(invalid) => Problem::new(unprocessable, "validation", "Invalid order")
+                .detail(invalid.to_string())
+                .with("field", invalid.field),
+            Self::BadQuery(message) => Problem::new(StatusCode::BAD_REQUEST, "invalid-query", "Invalid query string")
+                .detail(message.clone()),
+            Self::UnknownCustomer(id) => Problem::new(unprocessable, "unknown-customer", "Unknown customer")
+                .detail(format!("There is no customer {id}."))
+                .with("customer_id", *id),
+            Self::CustomerNotActive(id, status) => Problem::new(unprocessable, "customer-not-active", "Customer cannot order")
+                .detail(format!("Customer {id} is {status}."))
+                .with("customer_id", *id),
+            Self::EmailTaken => Problem::new(StatusCode::CONFLICT, "email-taken", "Email already registered")
+                .detail("A customer with this email exists; order as that customer instead."),
+            Self::GuestRefused(detail) => Problem::new(unprocessable, "validation", "Invalid guest").detail(detail.clone()),
+            Self::InvalidTransition { id, from, to } => Problem::new(StatusCode::CONFLICT, "invalid-transition", "Invalid status change")
+                .detail(format!("Order {id} is {from}; it cannot become {to}.")),
+            Self::IdempotencyKeyReused => Problem::new(unprocessable, "idempotency-key-reused", "Idempotency key reused")
+                .detail("This Idempotency-Key was used for a different order; use a new key for a new order."),
+            Self::CustomersUnavailable(err) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "dependency-unavailable", "Customer service unavailable")
+                .detail("The customer cannot be confirmed right now, so no order was placed. Retry later.")
+                .retry_after(err.retry_after_secs()),
+            Self::Rejection(rejection) => rejection.to_problem(),
+            Self::Database(err) => match kit::db::failure(err) {
+                Failure::Unavailable => Problem::database_unavailable(),
+                _ => Problem::internal(),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.problem();
+        if problem.status_code().is_server_error() {
+            let sqlstate = match &self {
+                Self::Database(err) => kit::db::sqlstate(err),
+                _ => None,
+            };
+            tracing::error!(error = %self, ?sqlstate, "request failed");
+        }
+        problem.into_response()
+    }
+}

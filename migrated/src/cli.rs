@@ -1,0 +1,230 @@
+//! The `migrated` command line: start the pair, one service, or run the schema tasks. The
+//! two services are separate crates that share no type; this binary only wires them up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use kit::DatabaseUrl;
+use kit::consumer::UpstreamConfig;
+use kit::ownership::Owner;
+use kit::postgres::{Postgres, Purpose};
+use tokio_util::sync::CancellationToken;
+
+/// The migrated pair: customers and orders, each owning its schema, talking over HTTP.
+///
+/// With no subcommand, `up`: create roles and schemas, migrate, seed and serve both.
+#[derive(Debug, Parser)]
+#[command(name = "migrated", version, about)]
+pub struct Cli {
+    /// Admin URL of the Postgres server (it creates the roles and schemas). The services
+    /// then log in as their own roles. Without it, `up` starts a disposable container.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<DatabaseUrl>,
+
+    /// Address of the customers service.
+    #[arg(long, env = "MIGRATED_CUSTOMERS_ADDR", default_value = "127.0.0.1:8101", global = true)]
+    pub customers_addr: SocketAddr,
+
+    /// Address of the orders service.
+    #[arg(long, env = "MIGRATED_ORDERS_ADDR", default_value = "127.0.0.1:8102", global = true)]
+    pub orders_addr: SocketAddr,
+
+    /// Base URL of the customers API, for `migrated orders` run alone.
+    #[arg(long, env = "MIGRATED_CUSTOMERS_URL", default_value = "http://127.0.0.1:8101", global = true)]
+    pub customers_url: String,
+
+    /// Base URL of the orders API, for `migrated customers` run alone.
+    #[arg(long, env = "MIGRATED_ORDERS_URL", default_value = "http://127.0.0.1:8102", global = true)]
+    pub orders_url: String,
+
+    #[command(flatten)]
+    pub secrets: Secrets,
+
+    #[command(flatten)]
+    pub calls: CallPolicy,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The services' own database passwords (demo defaults; set them for anything shared).
+#[derive(Debug, Clone, Args)]
+pub struct Secrets {
+    /// Password of the customers service's login role.
+    #[arg(long, env = "MIGRATED_CUSTOMERS_DB_PASSWORD", default_value = "customers-demo", global = true, hide_env_values = true, hide_default_value = true)]
+    pub customers_db_password: String,
+
+    /// Password of the orders service's login role.
+    #[arg(long, env = "MIGRATED_ORDERS_DB_PASSWORD", default_value = "orders-demo", global = true, hide_env_values = true, hide_default_value = true)]
+    pub orders_db_password: String,
+}
+
+/// How patient each service is with the other.
+#[derive(Debug, Clone, Args)]
+pub struct CallPolicy {
+    /// Time to connect to the other service, in milliseconds.
+    #[arg(long, env = "MIGRATED_CONNECT_TIMEOUT_MS", default_value_t = 250, global = true)]
+    pub connect_timeout_ms: u64,
+
+    /// Time for one attempt of a call to the other service, in milliseconds.
+    #[arg(long, env = "MIGRATED_ATTEMPT_TIMEOUT_MS", default_value_t = 800, global = true)]
+    pub attempt_timeout_ms: u64,
+
+    /// Time for a whole call, retries included, in milliseconds: the most a request
+    /// waits on the other service before degrading or failing closed.
+    #[arg(long, env = "MIGRATED_CALL_BUDGET_MS", default_value_t = 2_000, global = true)]
+    pub call_budget_ms: u64,
+}
+
+impl CallPolicy {
+    pub fn upstream(&self) -> UpstreamConfig {
+        UpstreamConfig {
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            attempt_timeout: Duration::from_millis(self.attempt_timeout_ms),
+            budget: Duration::from_millis(self.call_budget_ms),
+            ..UpstreamConfig::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Bootstrap, migrate, seed and serve both services (the default).
+    Up,
+    /// Serve the customers service alone (it calls orders at --orders-url).
+    Customers,
+    /// Serve the orders service alone (it calls customers at --customers-url).
+    Orders,
+    /// Create the roles and schemas, and apply both services' migrations, then exit.
+    Migrate,
+    /// Insert the seed customers and orders that are missing, then exit.
+    Seed,
+}
+
+impl Cli {
+    fn owners(&self) -> [Owner; 2] {
+        [
+            migrated_customers::owner(&self.secrets.customers_db_password),
+            migrated_orders::owner(&self.secrets.orders_db_password),
+        ]
+    }
+}
+
+/// Runs the command until it completes or Ctrl-C.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Up);
+    if let Command::Up = command {
+        let shutdown = kit::shutdown::on_signal();
+        let postgres = Postgres::provision(cli.database_url.clone(), Purpose::Run).await?;
+        println!("Database: {}", postgres.describe());
+        let result = up(&cli, postgres.url(), shutdown).await;
+        postgres.release().await;
+        return result;
+    }
+    let Some(admin) = cli.database_url.clone() else {
+        anyhow::bail!(
+            "`migrated {}` needs a database: pass --database-url or set DATABASE_URL \
+             (or run `migrated up`, which can start one)",
+            format!("{command:?}").to_lowercase()
+        );
+    };
+    let [customers_owner, orders_owner] = cli.owners();
+    match command {
+        Command::Up => unreachable!("handled above"),
+        Command::Migrate => {
+            let applied = migrate(&admin, &cli.owners()).await?;
+            println!("Schemas customers and orders up to date ({applied} migrations applied).");
+        }
+        Command::Seed => {
+            let inserted = seed(&admin).await?;
+            println!("Seed data in place ({inserted} rows inserted).");
+        }
+        Command::Customers => {
+            let shutdown = kit::shutdown::on_signal();
+            let listener = kit::http::bind(cli.customers_addr, "--customers-addr").await?;
+            println!("customers listening on http://{}/v1/customers", listener.local_addr()?);
+            let app = customers_app(&customers_owner.runtime_url(&admin), &cli.orders_url, &cli.calls)?;
+            kit::http::serve(listener, app, shutdown).await?;
+        }
+        Command::Orders => {
+            let shutdown = kit::shutdown::on_signal();
+            let listener = kit::http::bind(cli.orders_addr, "--orders-addr").await?;
+            println!("orders listening on http://{}/v1/orders", listener.local_addr()?);
+            let app = orders_app(&orders_owner.runtime_url(&admin), &cli.customers_url, &cli.calls)?;
+            kit::http::serve(listener, app, shutdown).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn migrate(admin: &DatabaseUrl, owners: &[Owner]) -> anyhow::Result<usize> {
+    kit::ownership::bootstrap(admin, owners).await?;
+    Ok(migrated_customers::migrate(admin).await? + migrated_orders::migrate(admin).await?)
+}
+
+async fn seed(admin: &DatabaseUrl) -> anyhow::Result<u64> {
+    let pool = kit::db::pool(admin, "migrated-seed")?;
+    let inserted = migrated_customers::seed(&pool).await? + migrated_orders::seed(&pool).await?;
+    pool.close().await;
+    Ok(inserted)
+}
+
+/// The customers service on its own login, calling orders at `orders_url`.
+pub fn customers_app(url: &DatabaseUrl, orders_url: &str, calls: &CallPolicy) -> anyhow::Result<axum::Router> {
+    let state = migrated_customers::AppState {
+        pool: kit::db::pool(url, migrated_customers::APP)?,
+        orders: Arc::new(migrated_customers::OrdersClient::new(orders_url, calls.upstream())?),
+    };
+    Ok(migrated_customers::router(state))
+}
+
+/// The orders service on its own login, calling customers at `customers_url`.
+pub fn orders_app(url: &DatabaseUrl, customers_url: &str, calls: &CallPolicy) -> anyhow::Result<axum::Router> {
+    let state = migrated_orders::AppState {
+        pool: kit::db::pool(url, migrated_orders::APP)?,
+        customers: Arc::new(migrated_orders::CustomersClient::new(customers_url, calls.upstream())?),
+    };
+    Ok(migrated_orders::router(state))
+}
+
+async fn up(cli: &Cli, admin: &DatabaseUrl, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let owners = cli.owners();
+    let applied = migrate(admin, &owners).await?;
+    let inserted = seed(admin).await?;
+    tracing::info!(applied, inserted, "schemas bootstrapped, migrated and seeded");
+    if shutdown.is_cancelled() {
+        return Ok(());
+    }
+    let customers_listener = kit::http::bind(cli.customers_addr, "--customers-addr").await?;
+    let orders_listener = kit::http::bind(cli.orders_addr, "--orders-addr").await?;
+    let customers_url = format!("http://{}", customers_listener.local_addr()?);
+    let orders_url = format!("http://{}", orders_listener.local_addr()?);
+    let [customers_owner, orders_owner] = owners;
+    let customers = customers_app(&customers_owner.runtime_url(admin), &orders_url, &cli.calls)?;
+    let orders = orders_app(&orders_owner.runtime_url(admin), &customers_url, &cli.calls)?;
+    println!("Migrated pair is up. Each service logs in as its own role and owns its schema.");
+    println!("  customers  {customers_url}/v1/customers   (role {})", migrated_customers::RUNTIME_ROLE);
+    println!("  orders     {orders_url}/v1/orders      (role {})", migrated_orders::RUNTIME_ROLE);
+    println!("Try:");
+    println!("  curl -s {orders_url}/v1/orders/1");
+    println!("  curl -s {customers_url}/v1/customers/7/profile");
+    println!("Press Ctrl-C to stop.");
+    tokio::try_join!(
+        kit::http::serve(customers_listener, customers, shutdown.clone()),
+        kit::http::serve(orders_listener, orders, shutdown),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

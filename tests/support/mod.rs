@@ -138,3 +138,155 @@ pub fn seed_stats(customer_id: i64) -> (i64, rust_decimal::Decimal) {
         .sum();
     (open, value)
 }
+
+/// The migrated pair's database: roles and schemas bootstrapped, both histories applied,
+/// seeded. Passwords are the test's own.
+pub const MIGRATED: Template = Template {
+    name: "migrated",
+    build: build_migrated,
+};
+
+pub const CUSTOMERS_DB_PASSWORD: &str = "customers-test";
+pub const ORDERS_DB_PASSWORD: &str = "orders-test";
+
+pub fn migrated_owners() -> [kit::ownership::Owner; 2] {
+    [
+        migrated_customers::owner(CUSTOMERS_DB_PASSWORD),
+        migrated_orders::owner(ORDERS_DB_PASSWORD),
+    ]
+}
+
+fn build_migrated(url: DatabaseUrl) -> BoxFuture<anyhow::Result<()>> {
+    Box::pin(async move {
+        kit::ownership::bootstrap(&url, &migrated_owners()).await?;
+        migrated_customers::migrate(&url).await?;
+        migrated_orders::migrate(&url).await?;
+        let pool = kit::db::pool(&url, "template")?;
+        migrated_customers::seed(&pool).await?;
+        migrated_orders::seed(&pool).await?;
+        pool.close().await;
+        Ok(())
+    })
+}
+
+/// How patient the test services are with each other: tight, so failure tests are quick.
+pub fn test_calls() -> kit::consumer::UpstreamConfig {
+    kit::consumer::UpstreamConfig {
+        connect_timeout: std::time::Duration::from_millis(200),
+        attempt_timeout: std::time::Duration::from_millis(400),
+        budget: std::time::Duration::from_millis(1_000),
+        ..Default::default()
+    }
+}
+
+/// A server bound to a free loopback port that is not serving yet.
+pub struct Bound {
+    pub listener: tokio::net::TcpListener,
+    pub url: String,
+}
+
+pub async fn bind() -> Bound {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("bound address"));
+    Bound { listener, url }
+}
+
+/// The migrated pair on a database of its own. Each service can be stopped on its own.
+pub struct MigratedApp {
+    pub customers: String,
+    pub orders: String,
+    /// Admin pool on the pair's database, for arranging and checking.
+    pub db: PgPool,
+    pub http: reqwest::Client,
+    pub database: TestDatabase,
+    pub customers_client: std::sync::Arc<migrated_orders::CustomersClient>,
+    pub stop_customers: CancellationToken,
+    pub stop_orders: CancellationToken,
+}
+
+impl Drop for MigratedApp {
+    fn drop(&mut self) {
+        self.stop_customers.cancel();
+        self.stop_orders.cancel();
+    }
+}
+
+/// A migrated database, secured again (database privileges are not copied from templates).
+pub async fn migrated_database(ctx: &TestContext) -> TestDatabase {
+    let database = ctx.database(&MIGRATED).await;
+    kit::ownership::secure_database(&database.url, &migrated_owners())
+        .await
+        .expect("secure the copy");
+    database
+}
+
+pub async fn spawn_migrated(ctx: &TestContext) -> MigratedApp {
+    let database = migrated_database(ctx).await;
+    let (customers, orders) = (bind().await, bind().await);
+    spawn_migrated_with(database, customers, orders, test_calls()).await
+}
+
+/// Customers served on `customers` and orders on `orders`, each calling the other at its
+/// bound URL; a test may bind a fake in place of either and point the other at it.
+pub async fn spawn_migrated_with(
+    database: TestDatabase,
+    customers: Bound,
+    orders: Bound,
+    calls: kit::consumer::UpstreamConfig,
+) -> MigratedApp {
+    let [customers_owner, orders_owner] = migrated_owners();
+    let customers_client = std::sync::Arc::new(
+        migrated_orders::CustomersClient::new(&customers.url, calls.clone()).expect("a client"),
+    );
+    let customers_state = migrated_customers::AppState {
+        pool: kit::db::pool(
+            &customers_owner.runtime_url(&database.url),
+            migrated_customers::APP,
+        )
+        .expect("a pool"),
+        orders: std::sync::Arc::new(
+            migrated_customers::OrdersClient::new(&orders.url, calls).expect("a client"),
+        ),
+    };
+    let orders_state = migrated_orders::AppState {
+        pool: kit::db::pool(
+            &orders_owner.runtime_url(&database.url),
+            migrated_orders::APP,
+        )
+        .expect("a pool"),
+        customers: customers_client.clone(),
+    };
+    let (stop_customers, stop_orders) = (CancellationToken::new(), CancellationToken::new());
+    tokio::spawn(kit::http::serve(
+        customers.listener,
+        migrated_customers::router(customers_state),
+        stop_customers.clone(),
+    ));
+    tokio::spawn(kit::http::serve(
+        orders.listener,
+        migrated_orders::router(orders_state),
+        stop_orders.clone(),
+    ));
+    MigratedApp {
+        customers: customers.url,
+        orders: orders.url,
+        db: kit::db::pool(&database.url, "test").expect("a pool"),
+        http: http_client(),
+        database,
+        customers_client,
+        stop_customers,
+        stop_orders,
+    }
+}
+
+impl MigratedApp {
+    /// How many rows `table` holds (schema-qualified).
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&self.db)
+            .await
+            .expect("count rows")
+    }
+}

@@ -1,0 +1,1071 @@
+//! The migrated pair: the same business behaviour as the legacy pair, with each service
+//! owning its schema (enforced by Postgres) and the other reaching it only over HTTP, and
+//! surviving when that HTTP fails. Real Postgres, real sockets, a database per test.
+
+// Tests fail by panicking; an unwrap is an assertion here.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode as AxumStatus;
+use axum::routing::{get, post};
+use kit::harness::TestContext;
+use kit::resilience::BreakerState;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{
+    bind, expect_problem, migrated_database, seed_stats, spawn_migrated, spawn_migrated_with,
+    test_calls,
+};
+
+fn main() -> ExitCode {
+    kit::harness::main(kit::tests![
+        orders_role_cannot_read_write_alter_or_create_in_customers,
+        customers_role_cannot_read_write_alter_or_create_in_orders,
+        each_runtime_role_has_dml_on_its_own_tables_and_nothing_on_the_others,
+        each_history_lives_in_its_owners_schema_and_no_foreign_key_crosses_schemas,
+        shows_an_order_with_its_customers_name_and_email,
+        shows_a_page_of_orders_with_one_call_to_customers,
+        accepts_an_order_for_an_existing_active_customer,
+        rejects_orders_for_suspended_and_unknown_customers_and_writes_nothing,
+        guest_checkout_registers_the_customer_through_the_api,
+        guest_checkout_with_a_registered_email_is_a_conflict_and_writes_nothing,
+        shows_a_profile_with_order_figures_from_the_orders_api,
+        refuses_to_delete_a_customer_with_open_orders,
+        deletes_a_customer_without_open_orders,
+        answers_304_for_a_current_etag_and_412_for_a_stale_one,
+        a_retried_order_with_the_same_idempotency_key_creates_one_order,
+        answers_bad_input_with_problems_and_writes_nothing,
+        fails_closed_when_customers_is_stopped,
+        degrades_the_profile_and_refuses_deletes_when_orders_is_stopped,
+        fails_closed_within_the_budget_when_customers_hangs,
+        opens_the_breaker_when_customers_keeps_failing_and_answers_fast,
+        retries_a_lookup_that_failed_once,
+        succeeds_when_customers_is_slow_but_within_budget,
+        forwards_the_request_id_to_the_owner,
+    ])
+}
+
+async fn sqlstate_as(url: &kit::DatabaseUrl, sql: &str) -> Option<String> {
+    let pool = kit::db::pool(url, "wall-test").unwrap();
+    let result = sqlx::raw_sql(sql).execute(&pool).await;
+    pool.close().await;
+    result.err().and_then(|err| kit::db::sqlstate(&err))
+}
+
+async fn assert_walls(role: &kit::DatabaseUrl, foreign_table: &str, foreign_schema: &str) {
+    let attempts = [
+        format!("SELECT * FROM {foreign_table} LIMIT 1"),
+        format!("INSERT INTO {foreign_table} (id) VALUES (999999)"),
+        format!("UPDATE {foreign_table} SET id = id"),
+        format!("DELETE FROM {foreign_table}"),
+        format!("ALTER TABLE {foreign_table} ADD COLUMN sneaky TEXT"),
+        format!("CREATE TABLE {foreign_schema}.sneaky (id INT)"),
+        "CREATE TABLE public.sneaky (id INT)".to_owned(),
+    ];
+    for sql in attempts {
+        assert_eq!(
+            sqlstate_as(role, &sql).await.as_deref(),
+            Some("42501"),
+            "{sql}"
+        );
+    }
+}
+
+async fn orders_role_cannot_read_write_alter_or_create_in_customers(ctx: TestContext) {
+    let database = migrated_database(&ctx).await;
+    let [_, orders] = support::migrated_owners();
+
+    assert_walls(
+        &orders.runtime_url(&database.url),
+        "customers.customers",
+        "customers",
+    )
+    .await;
+}
+
+async fn customers_role_cannot_read_write_alter_or_create_in_orders(ctx: TestContext) {
+    let database = migrated_database(&ctx).await;
+    let [customers, _] = support::migrated_owners();
+
+    assert_walls(
+        &customers.runtime_url(&database.url),
+        "orders.orders",
+        "orders",
+    )
+    .await;
+}
+
+async fn each_runtime_role_has_dml_on_its_own_tables_and_nothing_on_the_others(ctx: TestContext) {
+    let database = migrated_database(&ctx).await;
+    let admin = kit::db::pool(&database.url, "test").unwrap();
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "SELECT schemaname::text, tablename::text FROM pg_tables WHERE schemaname IN ('customers', 'orders')",
+    )
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert!(tables.len() >= 4, "{tables:?}");
+
+    for (schema, table) in &tables {
+        for (role, owns) in [
+            ("customers_svc", schema == "customers"),
+            ("orders_svc", schema == "orders"),
+        ] {
+            for privilege in ["SELECT", "INSERT", "UPDATE", "DELETE"] {
+                let has: bool = sqlx::query_scalar("SELECT has_table_privilege($1, $2, $3)")
+                    .bind(role)
+                    .bind(format!("{schema}.{table}"))
+                    .bind(privilege)
+                    .fetch_one(&admin)
+                    .await
+                    .unwrap();
+                assert_eq!(has, owns, "{role} {privilege} on {schema}.{table}");
+            }
+            let ddl: bool = sqlx::query_scalar("SELECT has_table_privilege($1, $2, 'TRUNCATE') OR has_table_privilege($1, $2, 'REFERENCES')")
+                .bind(role)
+                .bind(format!("{schema}.{table}"))
+                .fetch_one(&admin)
+                .await
+                .unwrap();
+            assert!(
+                !ddl,
+                "{role} has TRUNCATE or REFERENCES on {schema}.{table}"
+            );
+        }
+    }
+    for (role, schema, expected) in [
+        ("customers_svc", "customers", true),
+        ("customers_svc", "orders", false),
+        ("orders_svc", "orders", true),
+        ("orders_svc", "customers", false),
+        ("customers_svc", "public", false),
+        ("orders_svc", "public", false),
+    ] {
+        let usage: bool = sqlx::query_scalar("SELECT has_schema_privilege($1, $2, 'USAGE')")
+            .bind(role)
+            .bind(schema)
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+        assert_eq!(usage, expected, "{role} USAGE on {schema}");
+        let create: bool = sqlx::query_scalar("SELECT has_schema_privilege($1, $2, 'CREATE')")
+            .bind(role)
+            .bind(schema)
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+        assert!(!create, "{role} CREATE on {schema}");
+    }
+    let public_connect: bool = sqlx::query_scalar(
+        "SELECT has_database_privilege('public', current_database(), 'CONNECT')",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert!(!public_connect, "PUBLIC may not connect");
+    admin.close().await;
+}
+
+async fn each_history_lives_in_its_owners_schema_and_no_foreign_key_crosses_schemas(
+    ctx: TestContext,
+) {
+    let database = migrated_database(&ctx).await;
+    let admin = kit::db::pool(&database.url, "test").unwrap();
+
+    let histories: Vec<(String, String)> = sqlx::query_as(
+        "SELECT schemaname::text, tableowner::text FROM pg_tables WHERE tablename = 'refinery_schema_history' ORDER BY 1",
+    )
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    let crossing: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_constraint c
+         JOIN pg_class s ON s.oid = c.conrelid JOIN pg_class t ON t.oid = c.confrelid
+         WHERE c.contype = 'f' AND s.relnamespace <> t.relnamespace",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+
+    assert_eq!(
+        histories,
+        [
+            ("customers".to_owned(), "customers_owner".to_owned()),
+            ("orders".to_owned(), "orders_owner".to_owned())
+        ]
+    );
+    assert_eq!(crossing, 0);
+    admin.close().await;
+}
+
+async fn shows_an_order_with_its_customers_name_and_email(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let seed_order = &kit::seed::orders()[0];
+    let seed_customer = &kit::seed::customers()[seed_order.customer_id as usize - 1];
+
+    let response = app
+        .http
+        .get(format!("{}/v1/orders/1", app.orders))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().contains_key("etag"));
+    let order: Value = response.json().await.unwrap();
+    assert_eq!(order["customer_id"], seed_order.customer_id);
+    assert_eq!(order["status"], seed_order.status);
+    assert_eq!(order["total"], seed_order.total.to_string());
+    assert_eq!(
+        order["customer"],
+        json!({ "name": seed_customer.name(), "email": seed_customer.email })
+    );
+    assert_eq!(order["_links"]["self"]["href"], "/v1/orders/1");
+    assert_eq!(
+        order["_links"]["customer"]["href"],
+        format!("{}/v1/customers/{}", app.customers, seed_order.customer_id)
+    );
+}
+
+/// A customers service that counts calls and answers any batch lookup with the ids asked.
+fn counting_customers(calls: Arc<AtomicUsize>) -> axum::Router {
+    axum::Router::new().route(
+        "/v1/customers",
+        get(move |axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                let items: Vec<Value> = q["ids"]
+                    .split(',')
+                    .map(|id| json!({ "id": id.parse::<i64>().unwrap(), "name": format!("N{id}"), "email": format!("{id}@x.test"), "status": "active", "loyalty_tier": "gold" }))
+                    .collect();
+                axum::Json(json!({ "items": items, "total": items.len() }))
+            }
+        }),
+    )
+}
+
+async fn shows_a_page_of_orders_with_one_call_to_customers(ctx: TestContext) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let fake = bind().await;
+    let customers_url = fake.url.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(kit::http::serve(
+        fake.listener,
+        counting_customers(calls.clone()),
+        stop.clone(),
+    ));
+    let app = spawn_migrated_with(
+        migrated_database(&ctx).await,
+        bind().await,
+        bind().await,
+        test_calls(),
+    )
+    .await;
+    // Point a second orders service at the fake: the real pair's orders calls the real one.
+    let orders = support::serve(
+        migrated_orders::router(migrated_orders::AppState {
+            pool: kit::db::pool(
+                &support::migrated_owners()[1].runtime_url(&app.database.url),
+                "t",
+            )
+            .unwrap(),
+            customers: Arc::new(
+                migrated_orders::CustomersClient::new(&customers_url, test_calls()).unwrap(),
+            ),
+        }),
+        &stop,
+    )
+    .await;
+
+    let page: Value = app
+        .http
+        .get(format!("{orders}/v1/orders?limit=50"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(page["items"].as_array().unwrap().len(), 50);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one batch lookup for the whole page"
+    );
+    let first = &page["items"][0];
+    assert_eq!(
+        first["customer"]["name"],
+        format!("N{}", first["customer_id"])
+    );
+    assert_eq!(
+        page["_links"]["next"]["href"],
+        "/v1/orders?limit=50&offset=50"
+    );
+    stop.cancel();
+}
+
+async fn accepts_an_order_for_an_existing_active_customer(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let before = app.count("orders.orders").await;
+
+    let response = app
+        .http
+        .post(format!("{}/v1/orders", app.orders))
+        .json(&json!({ "customer_id": 1, "total": "42.50" }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let order: Value = response.json().await.unwrap();
+    assert_eq!(location, format!("/v1/orders/{}", order["id"]));
+    assert_eq!(
+        (order["status"].as_str(), order["total"].as_str()),
+        (Some("NEW"), Some("42.50"))
+    );
+    assert_eq!(order["customer"]["email"], kit::seed::customers()[0].email);
+    assert_eq!(app.count("orders.orders").await, before + 1);
+}
+
+async fn rejects_orders_for_suspended_and_unknown_customers_and_writes_nothing(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let suspended = kit::seed::customers()
+        .into_iter()
+        .find(|c| c.status == "suspended")
+        .unwrap();
+    let before = app.count("orders.orders").await;
+    let place = |customer_id: i64| {
+        app.http
+            .post(format!("{}/v1/orders", app.orders))
+            .json(&json!({ "customer_id": customer_id, "total": 10 }))
+            .send()
+    };
+
+    expect_problem(
+        place(suspended.id).await.unwrap(),
+        422,
+        "/problems/customer-not-active",
+    )
+    .await;
+    expect_problem(
+        place(999_999).await.unwrap(),
+        422,
+        "/problems/unknown-customer",
+    )
+    .await;
+
+    assert_eq!(app.count("orders.orders").await, before);
+}
+
+async fn guest_checkout_registers_the_customer_through_the_api(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+
+    let response = app
+        .http
+        .post(format!("{}/v1/guest-checkouts", app.orders))
+        .json(&json!({ "name": "Guest Buyer", "email": "Guest@Example.com", "total": 19.99 }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let order: Value = response.json().await.unwrap();
+    assert_eq!(
+        order["customer"],
+        json!({ "name": "Guest Buyer", "email": "guest@example.com" })
+    );
+    let customer: Value = app
+        .http
+        .get(format!(
+            "{}/v1/customers/{}",
+            app.customers, order["customer_id"]
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(customer["status"], "active");
+    let profile: Value = app
+        .http
+        .get(format!(
+            "{}/v1/customers/{}/profile",
+            app.customers, order["customer_id"]
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        profile["order_stats"],
+        json!({ "open_order_count": 1, "lifetime_value": "19.99" })
+    );
+}
+
+async fn guest_checkout_with_a_registered_email_is_a_conflict_and_writes_nothing(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let taken = &kit::seed::customers()[4].email;
+    let (customers_before, orders_before) = (
+        app.count("customers.customers").await,
+        app.count("orders.orders").await,
+    );
+
+    let response = app
+        .http
+        .post(format!("{}/v1/guest-checkouts", app.orders))
+        .json(&json!({ "name": "Someone", "email": taken, "total": "5.00" }))
+        .send()
+        .await
+        .unwrap();
+
+    expect_problem(response, 409, "/problems/email-taken").await;
+    assert_eq!(app.count("customers.customers").await, customers_before);
+    assert_eq!(app.count("orders.orders").await, orders_before);
+}
+
+async fn shows_a_profile_with_order_figures_from_the_orders_api(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let (open, value) = seed_stats(7);
+
+    let response = app
+        .http
+        .get(format!("{}/v1/customers/7/profile", app.customers))
+        .send()
+        .await
+        .unwrap();
+
+    assert!(!response.headers().contains_key("warning"));
+    let profile: Value = response.json().await.unwrap();
+    assert_eq!(profile["email"], kit::seed::customers()[6].email);
+    assert_eq!(
+        profile["order_stats"],
+        json!({ "open_order_count": open, "lifetime_value": value.to_string() })
+    );
+    assert!(profile.get("degraded").is_none());
+}
+
+async fn refuses_to_delete_a_customer_with_open_orders(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let (open, _) = seed_stats(2);
+
+    let response = app
+        .http
+        .delete(format!("{}/v1/customers/2", app.customers))
+        .send()
+        .await
+        .unwrap();
+
+    let problem = expect_problem(response, 409, "/problems/customer-has-open-orders").await;
+    assert_eq!(problem["open_order_count"], open);
+    assert_eq!(app.count("customers.customers").await, kit::seed::CUSTOMERS);
+}
+
+async fn deletes_a_customer_without_open_orders(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let without_orders = kit::seed::CUSTOMERS;
+
+    let response = app
+        .http
+        .delete(format!("{}/v1/customers/{without_orders}", app.customers))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let gone = app
+        .http
+        .get(format!("{}/v1/customers/{without_orders}", app.customers))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(gone, 404, "/problems/customer-not-found").await;
+}
+
+async fn answers_304_for_a_current_etag_and_412_for_a_stale_one(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let url = format!("{}/v1/customers/3", app.customers);
+    let first = app.http.get(&url).send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+
+    let again = app
+        .http
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    let changed = app
+        .http
+        .patch(&url)
+        .header("if-match", &etag)
+        .json(&json!({ "phone": "+1 555 0199" }))
+        .send()
+        .await
+        .unwrap();
+    let stale = app
+        .http
+        .patch(&url)
+        .header("if-match", &etag)
+        .json(&json!({ "name": "Lost Update" }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    expect_problem(stale, 412, "/problems/precondition-failed").await;
+    let current: Value = app
+        .http
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(current["phone"], "+1 555 0199");
+    assert_ne!(current["name"], "Lost Update");
+}
+
+async fn a_retried_order_with_the_same_idempotency_key_creates_one_order(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let before = app.count("orders.orders").await;
+    let place = |total: &str| {
+        app.http
+            .post(format!("{}/v1/orders", app.orders))
+            .header("idempotency-key", "checkout-7f3a")
+            .json(&json!({ "customer_id": 1, "total": total }))
+            .send()
+    };
+
+    let first: Value = place("12.00").await.unwrap().json().await.unwrap();
+    let retried = place("12.00").await.unwrap();
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    let retried: Value = retried.json().await.unwrap();
+    let reused = place("99.00").await.unwrap();
+
+    assert_eq!(first["id"], retried["id"]);
+    assert_eq!(app.count("orders.orders").await, before + 1);
+    expect_problem(reused, 422, "/problems/idempotency-key-reused").await;
+    assert_eq!(app.count("orders.orders").await, before + 1);
+}
+
+async fn answers_bad_input_with_problems_and_writes_nothing(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let orders = format!("{}/v1/orders", app.orders);
+    let customers = format!("{}/v1/customers", app.customers);
+    let (customers_before, orders_before) = (
+        app.count("customers.customers").await,
+        app.count("orders.orders").await,
+    );
+    let post = |url: &str, content_type: &str, body: String| {
+        app.http
+            .post(url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+
+    let cases = [
+        (
+            post(&orders, "application/json", "{\"customer_id\": 1,".into()).await,
+            400,
+            "/problems/malformed-json",
+        ),
+        (
+            post(
+                &orders,
+                "application/json",
+                "{\"customer_id\": \"one\", \"total\": 5}".into(),
+            )
+            .await,
+            422,
+            "/problems/invalid-body",
+        ),
+        (
+            post(
+                &orders,
+                "text/plain",
+                "{\"customer_id\": 1, \"total\": 5}".into(),
+            )
+            .await,
+            415,
+            "/problems/unsupported-media-type",
+        ),
+        (
+            post(
+                &orders,
+                "application/json",
+                format!(
+                    "{{\"customer_id\": 1, \"total\": \"{}\"}}",
+                    "9".repeat(70_000)
+                ),
+            )
+            .await,
+            413,
+            "/problems/body-too-large",
+        ),
+        (
+            post(
+                &orders,
+                "application/json",
+                "{\"customer_id\": 1, \"total\": -5}".into(),
+            )
+            .await,
+            422,
+            "/problems/validation",
+        ),
+        (
+            post(
+                &orders,
+                "application/json",
+                "{\"customer_id\": 1, \"total\": 1e12}".into(),
+            )
+            .await,
+            422,
+            "/problems/validation",
+        ),
+        (
+            post(
+                &customers,
+                "application/json",
+                "{\"name\": \"x'); DROP TABLE customers.customers; --\", \"email\": \"no\"}".into(),
+            )
+            .await,
+            422,
+            "/problems/validation",
+        ),
+        (
+            post(
+                &customers,
+                "application/json",
+                "{\"name\": \"X\", \"email\": \"x@example.com\", \"version\": 9}".into(),
+            )
+            .await,
+            422,
+            "/problems/invalid-body",
+        ),
+    ];
+    for (response, status, problem_type) in cases {
+        expect_problem(response.unwrap(), status, problem_type).await;
+    }
+    for (url, status, problem_type) in [
+        (format!("{orders}/abc"), 400, "/problems/invalid-path"),
+        (format!("{orders}/424242"), 404, "/problems/order-not-found"),
+        (format!("{orders}?limit=0"), 400, "/problems/invalid-query"),
+        (
+            format!("{customers}?ids=1,x"),
+            400,
+            "/problems/invalid-query",
+        ),
+        (
+            format!("{customers}/424242"),
+            404,
+            "/problems/customer-not-found",
+        ),
+    ] {
+        expect_problem(
+            app.http.get(&url).send().await.unwrap(),
+            status,
+            problem_type,
+        )
+        .await;
+    }
+
+    assert_eq!(app.count("customers.customers").await, customers_before);
+    assert_eq!(app.count("orders.orders").await, orders_before);
+}
+
+async fn fails_closed_when_customers_is_stopped(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let before = app.count("orders.orders").await;
+    app.stop_customers.cancel();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let started = Instant::now();
+    let response = app
+        .http
+        .post(format!("{}/v1/orders", app.orders))
+        .json(&json!({ "customer_id": 1, "total": "10.00" }))
+        .send()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+
+    eprintln!(
+        "figure: fail closed with customers stopped: {} ms",
+        elapsed.as_millis()
+    );
+    let retry_after = response.headers().get("retry-after").cloned();
+    expect_problem(response, 503, "/problems/dependency-unavailable").await;
+    assert!(retry_after.is_some(), "503 says when to retry");
+    assert!(
+        elapsed < test_calls().budget + Duration::from_millis(500),
+        "answered in {elapsed:?}"
+    );
+    assert_eq!(app.count("orders.orders").await, before, "nothing written");
+    let order = app
+        .http
+        .get(format!("{}/v1/orders/1", app.orders))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(order.status(), StatusCode::OK, "reads degrade instead");
+    assert!(order.headers().contains_key("warning"));
+    let order: Value = order.json().await.unwrap();
+    assert_eq!(
+        (order["customer"].clone(), order["degraded"].clone()),
+        (Value::Null, json!(["customer"]))
+    );
+}
+
+async fn degrades_the_profile_and_refuses_deletes_when_orders_is_stopped(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    app.stop_orders.cancel();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let started = Instant::now();
+    let response = app
+        .http
+        .get(format!("{}/v1/customers/7/profile", app.customers))
+        .send()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+
+    eprintln!(
+        "figure: degraded profile with orders stopped: {} ms",
+        elapsed.as_millis()
+    );
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["warning"]
+            .to_str()
+            .unwrap()
+            .contains("unavailable")
+    );
+    let profile: Value = response.json().await.unwrap();
+    assert_eq!(profile["email"], kit::seed::customers()[6].email);
+    assert_eq!(profile["order_stats"], Value::Null);
+    assert_eq!(profile["degraded"], json!(["order_stats"]));
+    assert!(
+        elapsed < test_calls().budget + Duration::from_millis(500),
+        "answered in {elapsed:?}"
+    );
+    let delete = app
+        .http
+        .delete(format!(
+            "{}/v1/customers/{}",
+            app.customers,
+            kit::seed::CUSTOMERS
+        ))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(delete, 503, "/problems/dependency-unavailable").await;
+    assert_eq!(
+        app.count("customers.customers").await,
+        kit::seed::CUSTOMERS,
+        "nothing deleted"
+    );
+}
+
+/// A server that accepts connections and never answers.
+async fn hanging_server() -> (String, tokio_util::sync::CancellationToken) {
+    let bound = bind().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let token = stop.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            tokio::select! {
+                accepted = bound.listener.accept() => if let Ok((socket, _)) = accepted { held.push(socket) },
+                () = token.cancelled() => break,
+            }
+        }
+    });
+    (bound.url, stop)
+}
+
+async fn fails_closed_within_the_budget_when_customers_hangs(ctx: TestContext) {
+    let (hanging, stop) = hanging_server().await;
+    let database = migrated_database(&ctx).await;
+    let pool = kit::db::pool(
+        &support::migrated_owners()[1].runtime_url(&database.url),
+        "t",
+    )
+    .unwrap();
+    let orders = support::serve(
+        migrated_orders::router(migrated_orders::AppState {
+            pool: pool.clone(),
+            customers: Arc::new(
+                migrated_orders::CustomersClient::new(&hanging, test_calls()).unwrap(),
+            ),
+        }),
+        &stop,
+    )
+    .await;
+    let http = support::http_client();
+
+    let started = Instant::now();
+    let response = http
+        .post(format!("{orders}/v1/orders"))
+        .json(&json!({ "customer_id": 1, "total": 10 }))
+        .send()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+
+    eprintln!(
+        "figure: fail closed with customers hanging: {} ms",
+        elapsed.as_millis()
+    );
+    expect_problem(response, 503, "/problems/dependency-unavailable").await;
+    assert!(
+        elapsed >= Duration::from_millis(300),
+        "it did wait for the owner: {elapsed:?}"
+    );
+    assert!(
+        elapsed < test_calls().budget + Duration::from_millis(500),
+        "answered in {elapsed:?}"
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM orders.orders")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, kit::seed::ORDERS, "nothing written");
+    stop.cancel();
+}
+
+async fn opens_the_breaker_when_customers_keeps_failing_and_answers_fast(ctx: TestContext) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let failing = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            AxumStatus::INTERNAL_SERVER_ERROR
+        }
+    });
+    let fake = bind().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let fake_url = fake.url.clone();
+    tokio::spawn(kit::http::serve(fake.listener, failing, stop.clone()));
+    let database = migrated_database(&ctx).await;
+    let client = Arc::new(migrated_orders::CustomersClient::new(&fake_url, test_calls()).unwrap());
+    let orders = support::serve(
+        migrated_orders::router(migrated_orders::AppState {
+            pool: kit::db::pool(
+                &support::migrated_owners()[1].runtime_url(&database.url),
+                "t",
+            )
+            .unwrap(),
+            customers: client.clone(),
+        }),
+        &stop,
+    )
+    .await;
+    let http = support::http_client();
+    let place = || {
+        http.post(format!("{orders}/v1/orders"))
+            .json(&json!({ "customer_id": 1, "total": 10 }))
+            .send()
+    };
+    assert_eq!(client.breaker_state(), BreakerState::Closed);
+
+    for _ in 0..3 {
+        expect_problem(
+            place().await.unwrap(),
+            503,
+            "/problems/dependency-unavailable",
+        )
+        .await;
+    }
+    let calls_when_open = calls.load(Ordering::SeqCst);
+    let started = Instant::now();
+    let refused = place().await.unwrap();
+    let elapsed = started.elapsed();
+
+    eprintln!(
+        "figure: refused by the open breaker: {} us",
+        elapsed.as_micros()
+    );
+    assert_eq!(client.breaker_state(), BreakerState::Open);
+    assert!(
+        calls_when_open >= 5,
+        "retried before giving up: {calls_when_open} calls"
+    );
+    expect_problem(refused, 503, "/problems/dependency-unavailable").await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        calls_when_open,
+        "an open breaker does not call the owner"
+    );
+    assert!(
+        elapsed < Duration::from_millis(100),
+        "refused fast: {elapsed:?}"
+    );
+    stop.cancel();
+}
+
+async fn retries_a_lookup_that_failed_once(ctx: TestContext) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let flaky = axum::Router::new().route(
+        "/v1/customers/{id}",
+        get(move |axum::extract::Path(id): axum::extract::Path<i64>| {
+            let counter = counter.clone();
+            async move {
+                if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Err(AxumStatus::BAD_GATEWAY);
+                }
+                Ok(axum::Json(json!({ "id": id, "name": "Flaky Owner", "email": "f@x.test", "status": "active" })))
+            }
+        }),
+    );
+    let fake = bind().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let fake_url = fake.url.clone();
+    tokio::spawn(kit::http::serve(fake.listener, flaky, stop.clone()));
+    let database = migrated_database(&ctx).await;
+    let orders = support::serve(
+        migrated_orders::router(migrated_orders::AppState {
+            pool: kit::db::pool(
+                &support::migrated_owners()[1].runtime_url(&database.url),
+                "t",
+            )
+            .unwrap(),
+            customers: Arc::new(
+                migrated_orders::CustomersClient::new(&fake_url, test_calls()).unwrap(),
+            ),
+        }),
+        &stop,
+    )
+    .await;
+
+    let response = support::http_client()
+        .post(format!("{orders}/v1/orders"))
+        .json(&json!({ "customer_id": 1, "total": 10 }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "one failure, one retry");
+    stop.cancel();
+}
+
+async fn succeeds_when_customers_is_slow_but_within_budget(ctx: TestContext) {
+    let slow = axum::Router::new().route(
+        "/v1/customers/{id}",
+        get(|axum::extract::Path(id): axum::extract::Path<i64>| async move {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            axum::Json(json!({ "id": id, "name": "Slow Owner", "email": "s@x.test", "status": "active", "added_later": true }))
+        }),
+    );
+    let fake = bind().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let fake_url = fake.url.clone();
+    tokio::spawn(kit::http::serve(fake.listener, slow, stop.clone()));
+    let database = migrated_database(&ctx).await;
+    let orders = support::serve(
+        migrated_orders::router(migrated_orders::AppState {
+            pool: kit::db::pool(
+                &support::migrated_owners()[1].runtime_url(&database.url),
+                "t",
+            )
+            .unwrap(),
+            customers: Arc::new(
+                migrated_orders::CustomersClient::new(&fake_url, test_calls()).unwrap(),
+            ),
+        }),
+        &stop,
+    )
+    .await;
+
+    let started = Instant::now();
+    let response = support::http_client()
+        .post(format!("{orders}/v1/orders"))
+        .json(&json!({ "customer_id": 1, "total": 10 }))
+        .send()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(
+        elapsed >= Duration::from_millis(250) && elapsed < test_calls().budget,
+        "{elapsed:?}"
+    );
+    let order: Value = response.json().await.unwrap();
+    assert_eq!(order["customer"]["name"], "Slow Owner");
+    stop.cancel();
+}
+
+async fn forwards_the_request_id_to_the_owner(ctx: TestContext) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let owner = axum::Router::new()
+        .route(
+            "/v1/customers",
+            get(move |headers: axum::http::HeaderMap| {
+                let record = record.clone();
+                async move {
+                    let id = headers
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    record.lock().unwrap().push(id);
+                    axum::Json(json!({ "items": [] }))
+                }
+            }),
+        )
+        .route(
+            "/v1/customers/{id}",
+            post(|| async { AxumStatus::METHOD_NOT_ALLOWED }),
+        );
+    let fake = bind().await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let fake_url = fake.url.clone();
+    tokio::spawn(kit::http::serve(fake.listener, owner, stop.clone()));
+    let database = migrated_database(&ctx).await;
+    let orders = support::serve(
+        migrated_orders::router(migrated_orders::AppState {
+            pool: kit::db::pool(
+                &support::migrated_owners()[1].runtime_url(&database.url),
+                "t",
+            )
+            .unwrap(),
+            customers: Arc::new(
+                migrated_orders::CustomersClient::new(&fake_url, test_calls()).unwrap(),
+            ),
+        }),
+        &stop,
+    )
+    .await;
+
+    let response = support::http_client()
+        .get(format!("{orders}/v1/orders?limit=2"))
+        .header("x-request-id", "workshop-trace-1")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.headers()["x-request-id"], "workshop-trace-1");
+    assert_eq!(*seen.lock().unwrap(), ["workshop-trace-1"]);
+    stop.cancel();
+}

@@ -13,7 +13,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::http::REQUEST_ID;
-use crate::resilience::{self, BreakerConfig, BreakerState, CallError, CircuitBreaker, RetryPolicy};
+use crate::resilience::{
+    self, BreakerConfig, BreakerState, CallError, CircuitBreaker, RetryPolicy,
+};
 
 /// How patient a consumer is with one owner.
 #[derive(Debug, Clone)]
@@ -92,7 +94,11 @@ pub struct Upstream {
 
 impl Upstream {
     /// An owner at `base_url` (e.g. `http://127.0.0.1:8101`), called `name` in logs.
-    pub fn new(name: &'static str, base_url: &str, config: UpstreamConfig) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        name: &'static str,
+        base_url: &str,
+        config: UpstreamConfig,
+    ) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.attempt_timeout)
@@ -120,10 +126,20 @@ impl Upstream {
     }
 
     /// GET, retried when it fails transiently. `Ok(None)` when the owner says 404.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str, request_id: &str) -> Result<Option<T>, UpstreamError> {
-        match self.call::<(), T>(Method::GET, path, None, request_id, true).await {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        request_id: &str,
+    ) -> Result<Option<T>, UpstreamError> {
+        match self
+            .call::<(), T>(Method::GET, path, None, request_id, true)
+            .await
+        {
             Ok(value) => Ok(Some(value)),
-            Err(UpstreamError::Rejected { status: StatusCode::NOT_FOUND, .. }) => Ok(None),
+            Err(UpstreamError::Rejected {
+                status: StatusCode::NOT_FOUND,
+                ..
+            }) => Ok(None),
             Err(err) => Err(err),
         }
     }
@@ -135,7 +151,8 @@ impl Upstream {
         body: &B,
         request_id: &str,
     ) -> Result<T, UpstreamError> {
-        self.call(Method::POST, path, Some(body), request_id, false).await
+        self.call(Method::POST, path, Some(body), request_id, false)
+            .await
     }
 
     async fn call<B: Serialize + Sync, T: DeserializeOwned>(
@@ -148,17 +165,27 @@ impl Upstream {
     ) -> Result<T, UpstreamError> {
         let url = format!("{}{path}", self.base_url);
         let attempt = || async {
-            let mut request = self.http.request(method.clone(), &url).header(REQUEST_ID, request_id);
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .header(REQUEST_ID, request_id);
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request.send().await.map_err(|err| Attempt::Transient(describe(&err)))?;
+            let response = request
+                .send()
+                .await
+                .map_err(|err| Attempt::Transient(describe(&err)))?;
             let status = response.status();
-            let bytes = response.bytes().await.map_err(|err| Attempt::Transient(describe(&err)))?;
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|err| Attempt::Transient(describe(&err)))?;
             if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
                 return Err(Attempt::Transient(format!("answered {status}")));
             }
-            let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+            let json: serde_json::Value =
+                serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
             if status.is_success() {
                 Ok(json)
             } else {
@@ -176,18 +203,34 @@ impl Upstream {
         .await;
         let unavailable = |reason: String, retry_after: Duration| {
             tracing::warn!(upstream = self.name, %url, %reason, breaker = self.breaker.state().as_str(), "upstream unavailable");
-            UpstreamError::Unavailable { upstream: self.name, reason, retry_after }
+            UpstreamError::Unavailable {
+                upstream: self.name,
+                reason,
+                retry_after,
+            }
         };
         match outcome {
             Ok(json) => serde_json::from_value(json).map_err(|err| {
-                unavailable(format!("answered with an unreadable body: {err}"), Duration::from_secs(5))
+                unavailable(
+                    format!("answered with an unreadable body: {err}"),
+                    Duration::from_secs(5),
+                )
             }),
-            Err(CallError::Failed { error: Attempt::Answer(status, body), .. }) => {
-                Err(UpstreamError::Rejected { upstream: self.name, status, body })
-            }
-            Err(CallError::Failed { error: Attempt::Transient(reason), attempts }) => {
-                Err(unavailable(format!("{reason} ({attempts} attempts)"), Duration::from_secs(2)))
-            }
+            Err(CallError::Failed {
+                error: Attempt::Answer(status, body),
+                ..
+            }) => Err(UpstreamError::Rejected {
+                upstream: self.name,
+                status,
+                body,
+            }),
+            Err(CallError::Failed {
+                error: Attempt::Transient(reason),
+                attempts,
+            }) => Err(unavailable(
+                format!("{reason} ({attempts} attempts)"),
+                Duration::from_secs(2),
+            )),
             Err(CallError::TimedOut { after }) => Err(unavailable(
                 format!("no answer within the {} ms budget", after.as_millis()),
                 Duration::from_secs(2),

@@ -43,10 +43,16 @@ impl Owner {
             format!("CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {owner}"),
             format!("REVOKE ALL ON SCHEMA {schema} FROM PUBLIC"),
             format!("GRANT USAGE ON SCHEMA {schema} TO {runtime}"),
-            format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {runtime}"),
+            format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {runtime}"
+            ),
             format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {runtime}"),
-            format!("ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime}"),
-            format!("ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {runtime}"),
+            format!(
+                "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime}"
+            ),
+            format!(
+                "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {runtime}"
+            ),
         ]
     }
 }
@@ -66,7 +72,10 @@ pub fn database_sql(database: &str, owners: &[Owner]) -> Vec<String> {
     let runtimes: Vec<&str> = owners.iter().map(|o| o.runtime_role).collect();
     vec![
         format!("REVOKE ALL ON DATABASE \"{database}\" FROM PUBLIC"),
-        format!("GRANT CONNECT ON DATABASE \"{database}\" TO {}", runtimes.join(", ")),
+        format!(
+            "GRANT CONNECT ON DATABASE \"{database}\" TO {}",
+            runtimes.join(", ")
+        ),
         "REVOKE ALL ON SCHEMA public FROM PUBLIC".to_owned(),
     ]
 }

@@ -8,7 +8,6 @@ pub mod orders;
 mod page;
 mod schema;
 
-
 pub use schema::{migrate, seed};
 
 use axum::extract::State;

@@ -24,19 +24,39 @@ pub struct Cli {
     pub database_url: Option<DatabaseUrl>,
 
     /// Address of the customers service.
-    #[arg(long, env = "MIGRATED_CUSTOMERS_ADDR", default_value = "127.0.0.1:8101", global = true)]
+    #[arg(
+        long,
+        env = "MIGRATED_CUSTOMERS_ADDR",
+        default_value = "127.0.0.1:8101",
+        global = true
+    )]
     pub customers_addr: SocketAddr,
 
     /// Address of the orders service.
-    #[arg(long, env = "MIGRATED_ORDERS_ADDR", default_value = "127.0.0.1:8102", global = true)]
+    #[arg(
+        long,
+        env = "MIGRATED_ORDERS_ADDR",
+        default_value = "127.0.0.1:8102",
+        global = true
+    )]
     pub orders_addr: SocketAddr,
 
     /// Base URL of the customers API, for `migrated orders` run alone.
-    #[arg(long, env = "MIGRATED_CUSTOMERS_URL", default_value = "http://127.0.0.1:8101", global = true)]
+    #[arg(
+        long,
+        env = "MIGRATED_CUSTOMERS_URL",
+        default_value = "http://127.0.0.1:8101",
+        global = true
+    )]
     pub customers_url: String,
 
     /// Base URL of the orders API, for `migrated customers` run alone.
-    #[arg(long, env = "MIGRATED_ORDERS_URL", default_value = "http://127.0.0.1:8102", global = true)]
+    #[arg(
+        long,
+        env = "MIGRATED_ORDERS_URL",
+        default_value = "http://127.0.0.1:8102",
+        global = true
+    )]
     pub orders_url: String,
 
     #[command(flatten)]
@@ -53,11 +73,25 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Secrets {
     /// Password of the customers service's login role.
-    #[arg(long, env = "MIGRATED_CUSTOMERS_DB_PASSWORD", default_value = "customers-demo", global = true, hide_env_values = true, hide_default_value = true)]
+    #[arg(
+        long,
+        env = "MIGRATED_CUSTOMERS_DB_PASSWORD",
+        default_value = "customers-demo",
+        global = true,
+        hide_env_values = true,
+        hide_default_value = true
+    )]
     pub customers_db_password: String,
 
     /// Password of the orders service's login role.
-    #[arg(long, env = "MIGRATED_ORDERS_DB_PASSWORD", default_value = "orders-demo", global = true, hide_env_values = true, hide_default_value = true)]
+    #[arg(
+        long,
+        env = "MIGRATED_ORDERS_DB_PASSWORD",
+        default_value = "orders-demo",
+        global = true,
+        hide_env_values = true,
+        hide_default_value = true
+    )]
     pub orders_db_password: String,
 }
 
@@ -65,16 +99,31 @@ pub struct Secrets {
 #[derive(Debug, Clone, Args)]
 pub struct CallPolicy {
     /// Time to connect to the other service, in milliseconds.
-    #[arg(long, env = "MIGRATED_CONNECT_TIMEOUT_MS", default_value_t = 250, global = true)]
+    #[arg(
+        long,
+        env = "MIGRATED_CONNECT_TIMEOUT_MS",
+        default_value_t = 250,
+        global = true
+    )]
     pub connect_timeout_ms: u64,
 
     /// Time for one attempt of a call to the other service, in milliseconds.
-    #[arg(long, env = "MIGRATED_ATTEMPT_TIMEOUT_MS", default_value_t = 800, global = true)]
+    #[arg(
+        long,
+        env = "MIGRATED_ATTEMPT_TIMEOUT_MS",
+        default_value_t = 800,
+        global = true
+    )]
     pub attempt_timeout_ms: u64,
 
     /// Time for a whole call, retries included, in milliseconds: the most a request
     /// waits on the other service before degrading or failing closed.
-    #[arg(long, env = "MIGRATED_CALL_BUDGET_MS", default_value_t = 2_000, global = true)]
+    #[arg(
+        long,
+        env = "MIGRATED_CALL_BUDGET_MS",
+        default_value_t = 2_000,
+        global = true
+    )]
     pub call_budget_ms: u64,
 }
 
@@ -144,15 +193,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Customers => {
             let shutdown = kit::shutdown::on_signal();
             let listener = kit::http::bind(cli.customers_addr, "--customers-addr").await?;
-            println!("customers listening on http://{}/v1/customers", listener.local_addr()?);
-            let app = customers_app(&customers_owner.runtime_url(&admin), &cli.orders_url, &cli.calls)?;
+            println!(
+                "customers listening on http://{}/v1/customers",
+                listener.local_addr()?
+            );
+            let app = customers_app(
+                &customers_owner.runtime_url(&admin),
+                &cli.orders_url,
+                &cli.calls,
+            )?;
             kit::http::serve(listener, app, shutdown).await?;
         }
         Command::Orders => {
             let shutdown = kit::shutdown::on_signal();
             let listener = kit::http::bind(cli.orders_addr, "--orders-addr").await?;
-            println!("orders listening on http://{}/v1/orders", listener.local_addr()?);
-            let app = orders_app(&orders_owner.runtime_url(&admin), &cli.customers_url, &cli.calls)?;
+            println!(
+                "orders listening on http://{}/v1/orders",
+                listener.local_addr()?
+            );
+            let app = orders_app(
+                &orders_owner.runtime_url(&admin),
+                &cli.customers_url,
+                &cli.calls,
+            )?;
             kit::http::serve(listener, app, shutdown).await?;
         }
     }
@@ -172,19 +235,33 @@ async fn seed(admin: &DatabaseUrl) -> anyhow::Result<u64> {
 }
 
 /// The customers service on its own login, calling orders at `orders_url`.
-pub fn customers_app(url: &DatabaseUrl, orders_url: &str, calls: &CallPolicy) -> anyhow::Result<axum::Router> {
+pub fn customers_app(
+    url: &DatabaseUrl,
+    orders_url: &str,
+    calls: &CallPolicy,
+) -> anyhow::Result<axum::Router> {
     let state = migrated_customers::AppState {
         pool: kit::db::pool(url, migrated_customers::APP)?,
-        orders: Arc::new(migrated_customers::OrdersClient::new(orders_url, calls.upstream())?),
+        orders: Arc::new(migrated_customers::OrdersClient::new(
+            orders_url,
+            calls.upstream(),
+        )?),
     };
     Ok(migrated_customers::router(state))
 }
 
 /// The orders service on its own login, calling customers at `customers_url`.
-pub fn orders_app(url: &DatabaseUrl, customers_url: &str, calls: &CallPolicy) -> anyhow::Result<axum::Router> {
+pub fn orders_app(
+    url: &DatabaseUrl,
+    customers_url: &str,
+    calls: &CallPolicy,
+) -> anyhow::Result<axum::Router> {
     let state = migrated_orders::AppState {
         pool: kit::db::pool(url, migrated_orders::APP)?,
-        customers: Arc::new(migrated_orders::CustomersClient::new(customers_url, calls.upstream())?),
+        customers: Arc::new(migrated_orders::CustomersClient::new(
+            customers_url,
+            calls.upstream(),
+        )?),
     };
     Ok(migrated_orders::router(state))
 }
@@ -193,7 +270,11 @@ async fn up(cli: &Cli, admin: &DatabaseUrl, shutdown: CancellationToken) -> anyh
     let owners = cli.owners();
     let applied = migrate(admin, &owners).await?;
     let inserted = seed(admin).await?;
-    tracing::info!(applied, inserted, "schemas bootstrapped, migrated and seeded");
+    tracing::info!(
+        applied,
+        inserted,
+        "schemas bootstrapped, migrated and seeded"
+    );
     if shutdown.is_cancelled() {
         return Ok(());
     }
@@ -205,8 +286,14 @@ async fn up(cli: &Cli, admin: &DatabaseUrl, shutdown: CancellationToken) -> anyh
     let customers = customers_app(&customers_owner.runtime_url(admin), &orders_url, &cli.calls)?;
     let orders = orders_app(&orders_owner.runtime_url(admin), &customers_url, &cli.calls)?;
     println!("Migrated pair is up. Each service logs in as its own role and owns its schema.");
-    println!("  customers  {customers_url}/v1/customers   (role {})", migrated_customers::RUNTIME_ROLE);
-    println!("  orders     {orders_url}/v1/orders      (role {})", migrated_orders::RUNTIME_ROLE);
+    println!(
+        "  customers  {customers_url}/v1/customers   (role {})",
+        migrated_customers::RUNTIME_ROLE
+    );
+    println!(
+        "  orders     {orders_url}/v1/orders      (role {})",
+        migrated_orders::RUNTIME_ROLE
+    );
     println!("Try:");
     println!("  curl -s {orders_url}/v1/orders/1");
     println!("  curl -s {customers_url}/v1/customers/7/profile");

@@ -14,7 +14,8 @@ pub fn etag_of(body: &[u8]) -> HeaderValue {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     body.hash(&mut hasher);
-    HeaderValue::from_str(&format!("\"h{:016x}\"", hasher.finish())).unwrap_or(HeaderValue::from_static("\"h0\""))
+    HeaderValue::from_str(&format!("\"h{:016x}\"", hasher.finish()))
+        .unwrap_or(HeaderValue::from_static("\"h0\""))
 }
 
 /// Whether `If-None-Match` already names `current` (weak comparison), so a 304 will do.
@@ -35,7 +36,10 @@ pub fn required_version(headers: &HeaderMap) -> Result<Option<i32>, String> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| "If-Match is not ASCII".to_owned())?.trim();
+    let value = value
+        .to_str()
+        .map_err(|_| "If-Match is not ASCII".to_owned())?
+        .trim();
     if value == "*" {
         return Ok(None);
     }
@@ -60,14 +64,23 @@ mod tests {
     #[test]
     fn recognises_a_known_etag_among_several() {
         let current = etag(3);
-        assert!(not_modified(&headers(header::IF_NONE_MATCH, "\"2\", W/\"3\""), &current));
-        assert!(!not_modified(&headers(header::IF_NONE_MATCH, "\"2\""), &current));
+        assert!(not_modified(
+            &headers(header::IF_NONE_MATCH, "\"2\", W/\"3\""),
+            &current
+        ));
+        assert!(!not_modified(
+            &headers(header::IF_NONE_MATCH, "\"2\""),
+            &current
+        ));
         assert!(!not_modified(&HeaderMap::new(), &current));
     }
 
     #[test]
     fn reads_the_version_if_match_requires() {
-        assert_eq!(required_version(&headers(header::IF_MATCH, "\"7\"")), Ok(Some(7)));
+        assert_eq!(
+            required_version(&headers(header::IF_MATCH, "\"7\"")),
+            Ok(Some(7))
+        );
         assert_eq!(required_version(&headers(header::IF_MATCH, "*")), Ok(None));
         assert_eq!(required_version(&HeaderMap::new()), Ok(None));
         assert!(required_version(&headers(header::IF_MATCH, "7")).is_err());

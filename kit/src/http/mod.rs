@@ -4,6 +4,7 @@
 
 pub mod conditional;
 mod extract;
+pub mod negotiate;
 pub mod page;
 mod problem;
 

@@ -35,4 +35,3 @@ impl PageParams {
         Ok(Page { limit, offset })
     }
 }
-

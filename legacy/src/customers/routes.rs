@@ -13,8 +13,8 @@ use sqlx::PgPool;
 use super::ApiError;
 use super::db::{self, Customer, CustomerChanges, NewCustomer};
 use crate::page::{PageParams, Paged};
-use kit::validate;
 use kit::http::{Json, Path, Query};
+use kit::validate;
 
 /// The customers service's routes, with the layers every service gets.
 pub fn router(pool: PgPool) -> Router {
@@ -104,11 +104,7 @@ async fn update(
         name: body.name.as_deref().map(validate::name).transpose()?,
         email: body.email.as_deref().map(validate::email).transpose()?,
         phone: validate::phone(body.phone.as_deref())?,
-        status: body
-            .status
-            .as_deref()
-            .map(customer_status)
-            .transpose()?,
+        status: body.status.as_deref().map(customer_status).transpose()?,
     };
     let customer = db::update(&pool, id, &changes)
         .await?

@@ -13,8 +13,8 @@ use sqlx::PgPool;
 use super::ApiError;
 use super::db::{self, Order, OrderFilter};
 use crate::page::{PageParams, Paged};
-use kit::validate;
 use kit::http::{Json, Path, Query};
+use kit::validate;
 
 /// The statuses an order moves through.
 pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];

@@ -70,9 +70,15 @@ impl CustomerBody {
             status: customer.status,
             created_at: customer.created_at,
             _links: CustomerLinks {
-                self_: Link { href: format!("/v1/customers/{id}") },
-                profile: Link { href: format!("/v1/customers/{id}/profile") },
-                orders: Link { href: format!("{orders_base}/v1/orders?customer_id={id}") },
+                self_: Link {
+                    href: format!("/v1/customers/{id}"),
+                },
+                profile: Link {
+                    href: format!("/v1/customers/{id}/profile"),
+                },
+                orders: Link {
+                    href: format!("{orders_base}/v1/orders?customer_id={id}"),
+                },
             },
         }
     }
@@ -147,15 +153,23 @@ fn parse_ids(ids: &str) -> Result<Vec<i64>, ApiError> {
         .collect::<Result<_, _>>()
         .map_err(|_| ApiError::BadQuery("ids must be comma-separated integers".to_owned()))?;
     if ids.is_empty() || ids.len() > MAX_BATCH {
-        return Err(ApiError::BadQuery(format!("ids must name 1 to {MAX_BATCH} customers")));
+        return Err(ApiError::BadQuery(format!(
+            "ids must name 1 to {MAX_BATCH} customers"
+        )));
     }
     Ok(ids)
 }
 
-async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -> Result<Json<CustomerPage>, ApiError> {
-    let page = PageParams { limit: params.limit, offset: params.offset }
-        .page()
-        .map_err(ApiError::BadQuery)?;
+async fn list(
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<CustomerPage>, ApiError> {
+    let page = PageParams {
+        limit: params.limit,
+        offset: params.offset,
+    }
+    .page()
+    .map_err(ApiError::BadQuery)?;
     let base = state.orders.base_url();
     let (customers, total, self_href) = match &params.ids {
         Some(ids) => {
@@ -163,14 +177,24 @@ async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -
             let found = db::by_ids(&state.pool, &ids).await?;
             let total = found.len() as i64;
             let joined: Vec<String> = ids.iter().map(i64::to_string).collect();
-            (found, total, format!("/v1/customers?ids={}", joined.join(",")))
+            (
+                found,
+                total,
+                format!("/v1/customers?ids={}", joined.join(",")),
+            )
         }
         None => {
             let (found, total) = db::list(&state.pool, page).await?;
-            (found, total, format!("/v1/customers?limit={}&offset={}", page.limit, page.offset))
+            (
+                found,
+                total,
+                format!("/v1/customers?limit={}&offset={}", page.limit, page.offset),
+            )
         }
     };
-    let link = |offset: i64| Link { href: format!("/v1/customers?limit={}&offset={offset}", page.limit) };
+    let link = |offset: i64| Link {
+        href: format!("/v1/customers?limit={}&offset={offset}", page.limit),
+    };
     let paged = params.ids.is_none();
     Ok(Json(CustomerPage {
         limit: page.limit,
@@ -178,16 +202,26 @@ async fn list(State(state): State<AppState>, Query(params): Query<ListParams>) -
         total,
         _links: PageLinks {
             self_: Link { href: self_href },
-            next: (paged && page.offset + page.limit < total).then(|| link(page.offset + page.limit)),
+            next: (paged && page.offset + page.limit < total)
+                .then(|| link(page.offset + page.limit)),
             prev: (paged && page.offset > 0).then(|| link((page.offset - page.limit).max(0))),
         },
-        items: customers.into_iter().map(|c| CustomerBody::new(c, base)).collect(),
+        items: customers
+            .into_iter()
+            .map(|c| CustomerBody::new(c, base))
+            .collect(),
     }))
 }
 
 /// A customer with its ETag; 304 when the client's copy is current.
-async fn show(State(state): State<AppState>, Path(id): Path<i64>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let customer = db::find(&state.pool, id).await?.ok_or(ApiError::NotFound(id))?;
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let customer = db::find(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
     let tag = etag(customer.version);
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
@@ -196,7 +230,10 @@ async fn show(State(state): State<AppState>, Path(id): Path<i64>, headers: Heade
     Ok(([(header::ETAG, tag)], Json(body)).into_response())
 }
 
-async fn create(State(state): State<AppState>, Json(body): Json<CreateCustomer>) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    Json(body): Json<CreateCustomer>,
+) -> Result<Response, ApiError> {
     let new = NewCustomer {
         name: validate::name(&body.name)?,
         email: validate::email(&body.email)?,
@@ -206,7 +243,19 @@ async fn create(State(state): State<AppState>, Json(body): Json<CreateCustomer>)
     let location = format!("/v1/customers/{}", customer.id);
     let tag = etag(customer.version);
     let body = CustomerBody::new(customer, state.orders.base_url());
-    Ok((StatusCode::CREATED, [(header::LOCATION, HeaderValue::try_from(location).unwrap_or(HeaderValue::from_static("/v1/customers"))), (header::ETAG, tag)], Json(body)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [
+            (
+                header::LOCATION,
+                HeaderValue::try_from(location)
+                    .unwrap_or(HeaderValue::from_static("/v1/customers")),
+            ),
+            (header::ETAG, tag),
+        ],
+        Json(body),
+    )
+        .into_response())
 }
 
 /// Merge-patches a customer. With `If-Match`, refuses (412) when it changed meanwhile.
@@ -226,7 +275,11 @@ async fn update(
     match db::update(&state.pool, id, &changes, expected).await? {
         Some(customer) => {
             let tag = etag(customer.version);
-            Ok(([(header::ETAG, tag)], Json(CustomerBody::new(customer, state.orders.base_url()))).into_response())
+            Ok((
+                [(header::ETAG, tag)],
+                Json(CustomerBody::new(customer, state.orders.base_url())),
+            )
+                .into_response())
         }
         None if db::find(&state.pool, id).await?.is_some() => Err(ApiError::PreconditionFailed(id)),
         None => Err(ApiError::NotFound(id)),
@@ -235,11 +288,24 @@ async fn update(
 
 /// Deletes a customer without open orders. Whether it has any is the orders service's
 /// knowledge: when that service cannot answer, nothing is deleted (fail closed).
-async fn remove(State(state): State<AppState>, Path(id): Path<i64>, RequestId(request_id): RequestId) -> Result<StatusCode, ApiError> {
-    db::find(&state.pool, id).await?.ok_or(ApiError::NotFound(id))?;
-    let stats = state.orders.stats(id, &request_id).await.map_err(ApiError::OrdersUnavailable)?;
+async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    RequestId(request_id): RequestId,
+) -> Result<StatusCode, ApiError> {
+    db::find(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
+    let stats = state
+        .orders
+        .stats(id, &request_id)
+        .await
+        .map_err(ApiError::OrdersUnavailable)?;
     if stats.open_order_count > 0 {
-        return Err(ApiError::HasOpenOrders { id, count: stats.open_order_count });
+        return Err(ApiError::HasOpenOrders {
+            id,
+            count: stats.open_order_count,
+        });
     }
     if db::delete(&state.pool, id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -250,8 +316,14 @@ async fn remove(State(state): State<AppState>, Path(id): Path<i64>, RequestId(re
 
 /// The profile degrades when the orders service cannot answer: 200, the customer, no
 /// figures, `degraded: ["order_stats"]` and a `Warning` header.
-async fn profile(State(state): State<AppState>, Path(id): Path<i64>, RequestId(request_id): RequestId) -> Result<Response, ApiError> {
-    let customer = db::find(&state.pool, id).await?.ok_or(ApiError::NotFound(id))?;
+async fn profile(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    RequestId(request_id): RequestId,
+) -> Result<Response, ApiError> {
+    let customer = db::find(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
     let customer = CustomerBody::new(customer, state.orders.base_url());
     match state.orders.stats(id, &request_id).await {
         Ok(stats) => Ok(Json(ProfileBody {
@@ -265,13 +337,24 @@ async fn profile(State(state): State<AppState>, Path(id): Path<i64>, RequestId(r
         .into_response()),
         Err(err) => {
             tracing::warn!(%err, customer = id, "profile served without order figures");
-            let warning = HeaderValue::from_static("199 customers \"order statistics unavailable\"");
-            Ok(([(header::WARNING, warning)], Json(ProfileBody { customer, order_stats: None, degraded: vec!["order_stats"] })).into_response())
+            let warning =
+                HeaderValue::from_static("199 customers \"order statistics unavailable\"");
+            Ok((
+                [(header::WARNING, warning)],
+                Json(ProfileBody {
+                    customer,
+                    order_stats: None,
+                    degraded: vec!["order_stats"],
+                }),
+            )
+                .into_response())
         }
     }
 }
 
-async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, kit::http::Problem> {
+async fn health(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, kit::http::Problem> {
     sqlx::query_scalar::<_, i32>("SELECT 1")
         .fetch_one(&state.pool)
         .await

@@ -61,10 +61,12 @@ pub async fn by_ids(pool: &PgPool, ids: &[i64]) -> sqlx::Result<Vec<Customer>> {
 
 #[tracing::instrument(skip(pool))]
 pub async fn find(pool: &PgPool, id: i64) -> sqlx::Result<Option<Customer>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM customers.customers WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM customers.customers WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 #[tracing::instrument(skip(pool))]

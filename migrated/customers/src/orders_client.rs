@@ -22,7 +22,9 @@ pub struct OrdersClient {
 
 impl OrdersClient {
     pub fn new(base_url: &str, config: UpstreamConfig) -> Result<Self, reqwest::Error> {
-        Ok(Self { upstream: Upstream::new("orders", base_url, config)? })
+        Ok(Self {
+            upstream: Upstream::new("orders", base_url, config)?,
+        })
     }
 
     /// The orders API's base URL, for links.
@@ -31,12 +33,19 @@ impl OrdersClient {
     }
 
     /// The customer's open-order count and lifetime value.
-    pub async fn stats(&self, customer_id: i64, request_id: &str) -> Result<OrderStats, UpstreamError> {
+    pub async fn stats(
+        &self,
+        customer_id: i64,
+        request_id: &str,
+    ) -> Result<OrderStats, UpstreamError> {
         let path = format!("/v1/order-stats/{customer_id}");
-        self.upstream.get(&path, request_id).await?.ok_or_else(|| UpstreamError::Unavailable {
-            upstream: "orders",
-            reason: "the order-stats resource is missing".to_owned(),
-            retry_after: std::time::Duration::from_secs(30),
-        })
+        self.upstream
+            .get(&path, request_id)
+            .await?
+            .ok_or_else(|| UpstreamError::Unavailable {
+                upstream: "orders",
+                reason: "the order-stats resource is missing".to_owned(),
+                retry_after: std::time::Duration::from_secs(30),
+            })
     }
 }

@@ -84,7 +84,10 @@ impl OrderBody {
     fn new(order: Order, customers: &Customers, customers_base: &str) -> Self {
         let (customer, degraded) = match customers {
             Customers::Known(known) => (
-                known.get(&order.customer_id).map(|c| CustomerSummary { name: c.name.clone(), email: c.email.clone() }),
+                known.get(&order.customer_id).map(|c| CustomerSummary {
+                    name: c.name.clone(),
+                    email: c.email.clone(),
+                }),
                 Vec::new(),
             ),
             Customers::Unavailable => (None, vec!["customer"]),
@@ -98,8 +101,12 @@ impl OrderBody {
             customer,
             degraded,
             _links: OrderLinks {
-                self_: Link { href: format!("/v1/orders/{}", order.id) },
-                customer: Link { href: format!("{customers_base}/v1/customers/{}", order.customer_id) },
+                self_: Link {
+                    href: format!("/v1/orders/{}", order.id),
+                },
+                customer: Link {
+                    href: format!("{customers_base}/v1/customers/{}", order.customer_id),
+                },
             },
         }
     }
@@ -188,15 +195,27 @@ async fn list(
     RequestId(request_id): RequestId,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ApiError> {
-    let page = PageParams { limit: params.limit, offset: params.offset }
-        .page()
-        .map_err(ApiError::BadQuery)?;
+    let page = PageParams {
+        limit: params.limit,
+        offset: params.offset,
+    }
+    .page()
+    .map_err(ApiError::BadQuery)?;
     if let Some(status) = &params.status
         && !STATUSES.contains(&status.as_str())
     {
-        return Err(ApiError::BadQuery(format!("status must be one of {}", STATUSES.join(", "))));
+        return Err(ApiError::BadQuery(format!(
+            "status must be one of {}",
+            STATUSES.join(", ")
+        )));
     }
-    let (orders, total) = db::list(&state.pool, params.customer_id, params.status.as_deref(), page).await?;
+    let (orders, total) = db::list(
+        &state.pool,
+        params.customer_id,
+        params.status.as_deref(),
+        page,
+    )
+    .await?;
     let customers = customers_of(&state, &orders, &request_id).await;
     let filter = match (params.customer_id, &params.status) {
         (Some(c), Some(s)) => format!("customer_id={c}&status={s}&"),
@@ -204,9 +223,14 @@ async fn list(
         (None, Some(s)) => format!("status={s}&"),
         (None, None) => String::new(),
     };
-    let link = |offset: i64| Link { href: format!("/v1/orders?{filter}limit={}&offset={offset}", page.limit) };
+    let link = |offset: i64| Link {
+        href: format!("/v1/orders?{filter}limit={}&offset={offset}", page.limit),
+    };
     let body = OrderPage {
-        items: orders.into_iter().map(|o| OrderBody::new(o, &customers, state.customers.base_url())).collect(),
+        items: orders
+            .into_iter()
+            .map(|o| OrderBody::new(o, &customers, state.customers.base_url()))
+            .collect(),
         limit: page.limit,
         offset: page.offset,
         total,
@@ -225,7 +249,9 @@ async fn show(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let order = db::find(&state.pool, id).await?.ok_or(ApiError::NotFound(id))?;
+    let order = db::find(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
     let customers = customers_of(&state, std::slice::from_ref(&order), &request_id).await;
     let body = OrderBody::new(order, &customers, state.customers.base_url());
     // The representation joins two services' data, so its ETag hashes what is sent.
@@ -234,12 +260,19 @@ async fn show(
     if kit::http::conditional::not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
-    Ok(with_warning(&customers, ([(header::ETAG, tag)], Json(body))))
+    Ok(with_warning(
+        &customers,
+        ([(header::ETAG, tag)], Json(body)),
+    ))
 }
 
 /// Confirms the customer with its owner, over HTTP. Unreachable: fail closed (503), since
 /// an order for a customer nobody can vouch for is worse than no order.
-async fn confirm_customer(state: &AppState, customer_id: i64, request_id: &str) -> Result<CustomerRef, ApiError> {
+async fn confirm_customer(
+    state: &AppState,
+    customer_id: i64,
+    request_id: &str,
+) -> Result<CustomerRef, ApiError> {
     match state.customers.lookup(customer_id, request_id).await? {
         None => Err(ApiError::UnknownCustomer(customer_id)),
         Some(customer) if customer.status == "active" => Ok(customer),
@@ -260,7 +293,11 @@ async fn create(
         None => None,
         Some(value) => match value.to_str() {
             Ok(key) if (1..=200).contains(&key.len()) => Some(key.to_owned()),
-            _ => return Err(ApiError::BadQuery("Idempotency-Key must be 1 to 200 visible ASCII characters".to_owned())),
+            _ => {
+                return Err(ApiError::BadQuery(
+                    "Idempotency-Key must be 1 to 200 visible ASCII characters".to_owned(),
+                ));
+            }
         },
     };
     let request_hash = format!("{}:{total}", body.customer_id);
@@ -272,23 +309,31 @@ async fn create(
     let customer = confirm_customer(&state, body.customer_id, &request_id).await?;
     let mut tx = state.pool.begin().await?;
     let order = db::insert(&mut tx, customer.id, total).await?;
-    if let Some(key) = &key {
-        if let Err(err) = db::remember_key(&mut tx, key, &request_hash, order.id).await {
-            // Two requests with one key raced; the other one won. Answer with its order.
-            drop(tx);
-            tracing::info!(%err, "idempotency key taken concurrently");
-            return match replay(&state, key, &request_hash).await? {
-                Some(order) => created(&state, order, &request_id).await,
-                None => Err(err.into()),
-            };
-        }
+    if let Some(key) = &key
+        && let Err(err) = db::remember_key(&mut tx, key, &request_hash, order.id).await
+    {
+        // Two requests with one key raced; the other one won. Answer with its order.
+        drop(tx);
+        tracing::info!(%err, "idempotency key taken concurrently");
+        return match replay(&state, key, &request_hash).await? {
+            Some(order) => created(&state, order, &request_id).await,
+            None => Err(err.into()),
+        };
     }
     tx.commit().await?;
     let known = Customers::Known(HashMap::from([(customer.id, customer)]));
-    Ok(created_response(OrderBody::new(order, &known, state.customers.base_url())))
+    Ok(created_response(OrderBody::new(
+        order,
+        &known,
+        state.customers.base_url(),
+    )))
 }
 
-async fn replay(state: &AppState, key: &str, request_hash: &str) -> Result<Option<Order>, ApiError> {
+async fn replay(
+    state: &AppState,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<Order>, ApiError> {
     let mut conn = state.pool.acquire().await?;
     match db::idempotent_order(&mut conn, key).await? {
         None => Ok(None),
@@ -299,12 +344,22 @@ async fn replay(state: &AppState, key: &str, request_hash: &str) -> Result<Optio
 
 async fn created(state: &AppState, order: Order, request_id: &str) -> Result<Response, ApiError> {
     let customers = customers_of(state, std::slice::from_ref(&order), request_id).await;
-    Ok(created_response(OrderBody::new(order, &customers, state.customers.base_url())))
+    Ok(created_response(OrderBody::new(
+        order,
+        &customers,
+        state.customers.base_url(),
+    )))
 }
 
 fn created_response(body: OrderBody) -> Response {
-    let location = HeaderValue::try_from(body._links.self_.href.clone()).unwrap_or(HeaderValue::from_static("/v1/orders"));
-    (StatusCode::CREATED, [(header::LOCATION, location)], Json(body)).into_response()
+    let location = HeaderValue::try_from(body._links.self_.href.clone())
+        .unwrap_or(HeaderValue::from_static("/v1/orders"));
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response()
 }
 
 /// Registers the buyer with the customers service (its data, its API), then places the
@@ -318,11 +373,20 @@ async fn guest_checkout(
     let email = validate::email(&body.email)?;
     let phone = validate::phone(body.phone.as_deref())?;
     let total = validate::total(body.total)?;
-    let customer = match state.customers.register(&name, &email, phone.as_deref(), &request_id).await {
+    let customer = match state
+        .customers
+        .register(&name, &email, phone.as_deref(), &request_id)
+        .await
+    {
         Ok(customer) => customer,
-        Err(UpstreamError::Rejected { status, .. }) if status == StatusCode::CONFLICT => return Err(ApiError::EmailTaken),
+        Err(UpstreamError::Rejected { status, .. }) if status == StatusCode::CONFLICT => {
+            return Err(ApiError::EmailTaken);
+        }
         Err(UpstreamError::Rejected { body, .. }) => {
-            let detail = body["detail"].as_str().unwrap_or("the customer details were refused").to_owned();
+            let detail = body["detail"]
+                .as_str()
+                .unwrap_or("the customer details were refused")
+                .to_owned();
             return Err(ApiError::GuestRefused(detail));
         }
         Err(err) => return Err(err.into()),
@@ -331,7 +395,11 @@ async fn guest_checkout(
     let order = db::insert(&mut tx, customer.id, total).await?;
     tx.commit().await?;
     let known = Customers::Known(HashMap::from([(customer.id, customer)]));
-    Ok(created_response(OrderBody::new(order, &known, state.customers.base_url())))
+    Ok(created_response(OrderBody::new(
+        order,
+        &known,
+        state.customers.base_url(),
+    )))
 }
 
 /// Whether an order may move from one status to another. Setting the current status again
@@ -351,20 +419,40 @@ async fn update(
     Json(body): Json<ChangeStatus>,
 ) -> Result<Response, ApiError> {
     if !STATUSES.contains(&body.status.as_str()) {
-        return Err(validate::invalid("status", &format!("must be one of {}", STATUSES.join(", "))).into());
+        return Err(validate::invalid(
+            "status",
+            &format!("must be one of {}", STATUSES.join(", ")),
+        )
+        .into());
     }
     let mut tx = state.pool.begin().await?;
-    let current = db::lock_status(&mut tx, id).await?.ok_or(ApiError::NotFound(id))?;
+    let current = db::lock_status(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
     if !transition_allowed(&current, &body.status) {
-        return Err(ApiError::InvalidTransition { id, from: current, to: body.status });
+        return Err(ApiError::InvalidTransition {
+            id,
+            from: current,
+            to: body.status,
+        });
     }
     let order = db::set_status(&mut tx, id, &body.status).await?;
     tx.commit().await?;
     let customers = customers_of(&state, std::slice::from_ref(&order), &request_id).await;
-    Ok(with_warning(&customers, Json(OrderBody::new(order, &customers, state.customers.base_url()))))
+    Ok(with_warning(
+        &customers,
+        Json(OrderBody::new(
+            order,
+            &customers,
+            state.customers.base_url(),
+        )),
+    ))
 }
 
-async fn remove(State(state): State<AppState>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     if db::delete(&state.pool, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -374,7 +462,10 @@ async fn remove(State(state): State<AppState>, Path(id): Path<i64>) -> Result<St
 
 /// A customer's order figures: what the customers service shows on a profile and checks
 /// before a delete. Zero for a customer with no orders.
-async fn order_stats(State(state): State<AppState>, Path(customer_id): Path<i64>) -> Result<Json<OrderStatsBody>, ApiError> {
+async fn order_stats(
+    State(state): State<AppState>,
+    Path(customer_id): Path<i64>,
+) -> Result<Json<OrderStatsBody>, ApiError> {
     let stats = db::stats(&state.pool, customer_id).await?;
     Ok(Json(OrderStatsBody {
         customer_id,
@@ -383,7 +474,9 @@ async fn order_stats(State(state): State<AppState>, Path(customer_id): Path<i64>
     }))
 }
 
-async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, kit::http::Problem> {
+async fn health(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, kit::http::Problem> {
     sqlx::query_scalar::<_, i32>("SELECT 1")
         .fetch_one(&state.pool)
         .await

@@ -38,7 +38,9 @@ pub struct CustomersClient {
 
 impl CustomersClient {
     pub fn new(base_url: &str, config: UpstreamConfig) -> Result<Self, reqwest::Error> {
-        Ok(Self { upstream: Upstream::new("customers", base_url, config)? })
+        Ok(Self {
+            upstream: Upstream::new("customers", base_url, config)?,
+        })
     }
 
     /// The customers API's base URL, for links.
@@ -52,12 +54,22 @@ impl CustomersClient {
     }
 
     /// One customer; `None` when the customers service says there is none.
-    pub async fn lookup(&self, id: i64, request_id: &str) -> Result<Option<CustomerRef>, UpstreamError> {
-        self.upstream.get(&format!("/v1/customers/{id}"), request_id).await
+    pub async fn lookup(
+        &self,
+        id: i64,
+        request_id: &str,
+    ) -> Result<Option<CustomerRef>, UpstreamError> {
+        self.upstream
+            .get(&format!("/v1/customers/{id}"), request_id)
+            .await
     }
 
     /// Several customers in one call (the batch lookup), by id; unknown ids are absent.
-    pub async fn lookup_many(&self, ids: &[i64], request_id: &str) -> Result<HashMap<i64, CustomerRef>, UpstreamError> {
+    pub async fn lookup_many(
+        &self,
+        ids: &[i64],
+        request_id: &str,
+    ) -> Result<HashMap<i64, CustomerRef>, UpstreamError> {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
@@ -67,7 +79,12 @@ impl CustomersClient {
         let joined: Vec<String> = ids.iter().map(i64::to_string).collect();
         let path = format!("/v1/customers?ids={}", joined.join(","));
         let page: Option<CustomerPage> = self.upstream.get(&path, request_id).await?;
-        Ok(page.map(|p| p.items).unwrap_or_default().into_iter().map(|c| (c.id, c)).collect())
+        Ok(page
+            .map(|p| p.items)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect())
     }
 
     /// Registers a guest as a customer. Made once, never retried: a retried POST could
@@ -80,7 +97,11 @@ impl CustomersClient {
         request_id: &str,
     ) -> Result<CustomerRef, UpstreamError> {
         self.upstream
-            .post("/v1/customers", &Registration { name, email, phone }, request_id)
+            .post(
+                "/v1/customers",
+                &Registration { name, email, phone },
+                request_id,
+            )
             .await
     }
 }

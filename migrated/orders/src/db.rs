@@ -16,7 +16,8 @@ pub struct Order {
 }
 
 const COLUMNS: &str = "id, customer_id, status, total, created_at";
-const FILTER: &str = "($1::bigint IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)";
+const FILTER: &str =
+    "($1::bigint IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)";
 
 #[tracing::instrument(skip(pool))]
 pub async fn list(
@@ -34,24 +35,32 @@ pub async fn list(
     .bind(page.offset)
     .fetch_all(pool)
     .await?;
-    let total = sqlx::query_scalar(&format!("SELECT count(*) FROM orders.orders WHERE {FILTER}"))
-        .bind(customer_id)
-        .bind(status)
-        .fetch_one(pool)
-        .await?;
+    let total = sqlx::query_scalar(&format!(
+        "SELECT count(*) FROM orders.orders WHERE {FILTER}"
+    ))
+    .bind(customer_id)
+    .bind(status)
+    .fetch_one(pool)
+    .await?;
     Ok((orders, total))
 }
 
 #[tracing::instrument(skip(pool))]
 pub async fn find(pool: &PgPool, id: i64) -> sqlx::Result<Option<Order>> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders.orders WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders.orders WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 #[tracing::instrument(skip(conn))]
-pub async fn insert(conn: &mut PgConnection, customer_id: i64, total: Decimal) -> sqlx::Result<Order> {
+pub async fn insert(
+    conn: &mut PgConnection,
+    customer_id: i64,
+    total: Decimal,
+) -> sqlx::Result<Order> {
     sqlx::query_as(&format!(
         "INSERT INTO orders.orders (customer_id, total) VALUES ($1, $2) RETURNING {COLUMNS}"
     ))
@@ -63,7 +72,10 @@ pub async fn insert(conn: &mut PgConnection, customer_id: i64, total: Decimal) -
 
 /// The order an idempotency key already produced, with the hash of the request that used it.
 #[tracing::instrument(skip(conn))]
-pub async fn idempotent_order(conn: &mut PgConnection, key: &str) -> sqlx::Result<Option<(String, i64)>> {
+pub async fn idempotent_order(
+    conn: &mut PgConnection,
+    key: &str,
+) -> sqlx::Result<Option<(String, i64)>> {
     sqlx::query_as("SELECT request_hash, order_id FROM orders.idempotency_keys WHERE key = $1")
         .bind(key)
         .fetch_optional(conn)
@@ -71,13 +83,20 @@ pub async fn idempotent_order(conn: &mut PgConnection, key: &str) -> sqlx::Resul
 }
 
 #[tracing::instrument(skip(conn))]
-pub async fn remember_key(conn: &mut PgConnection, key: &str, request_hash: &str, order_id: i64) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO orders.idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)")
-        .bind(key)
-        .bind(request_hash)
-        .bind(order_id)
-        .execute(conn)
-        .await?;
+pub async fn remember_key(
+    conn: &mut PgConnection,
+    key: &str,
+    request_hash: &str,
+    order_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO orders.idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)",
+    )
+    .bind(key)
+    .bind(request_hash)
+    .bind(order_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -102,7 +121,10 @@ pub async fn set_status(conn: &mut PgConnection, id: i64, status: &str) -> sqlx:
 
 #[tracing::instrument(skip(pool))]
 pub async fn delete(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
-    let result = sqlx::query("DELETE FROM orders.orders WHERE id = $1").bind(id).execute(pool).await?;
+    let result = sqlx::query("DELETE FROM orders.orders WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(result.rows_affected() > 0)
 }
 

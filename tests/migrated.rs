@@ -48,6 +48,8 @@ fn main() -> ExitCode {
         retries_a_lookup_that_failed_once,
         succeeds_when_customers_is_slow_but_within_budget,
         forwards_the_request_id_to_the_owner,
+        serves_xml_with_link_elements_and_406_for_what_it_cannot_produce,
+        a_python_client_with_only_the_standard_library_uses_the_api,
     ])
 }
 
@@ -1068,4 +1070,118 @@ async fn forwards_the_request_id_to_the_owner(ctx: TestContext) {
     assert_eq!(response.headers()["x-request-id"], "workshop-trace-1");
     assert_eq!(*seen.lock().unwrap(), ["workshop-trace-1"]);
     stop.cancel();
+}
+
+async fn serves_xml_with_link_elements_and_406_for_what_it_cannot_produce(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let get = |url: String, accept: &'static str| app.http.get(url).header("accept", accept).send();
+
+    let order = get(format!("{}/v1/orders/1", app.orders), "application/xml")
+        .await
+        .unwrap();
+    let page = get(
+        format!("{}/v1/customers?limit=2", app.customers),
+        "text/xml",
+    )
+    .await
+    .unwrap();
+    let refused = get(format!("{}/v1/orders/1", app.orders), "text/csv")
+        .await
+        .unwrap();
+    let json = get(format!("{}/v1/orders/1", app.orders), "application/json")
+        .await
+        .unwrap();
+
+    assert_eq!(order.status(), StatusCode::OK);
+    assert!(
+        order.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/xml")
+    );
+    assert!(order.headers()["etag"].to_str().unwrap().starts_with("W/"));
+    let xml = order.text().await.unwrap();
+    let seed = &kit::seed::orders()[0];
+    assert!(
+        xml.contains(&format!(
+            "<order><id>1</id><customer_id>{}</customer_id>",
+            seed.customer_id
+        )),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!("<total>{}</total>", seed.total)),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<link rel=\"self\" href=\"/v1/orders/1\"/>"),
+        "{xml}"
+    );
+    let page = page.text().await.unwrap();
+    assert!(
+        page.starts_with("<?xml") && page.contains("<customers><items><item><id>1</id>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<link rel=\"next\" href=\"/v1/customers?limit=2&amp;offset=2\"/>"),
+        "{page}"
+    );
+    expect_problem(refused, 406, "/problems/not-acceptable").await;
+    assert_eq!(json.headers()["vary"], "accept");
+    let json: Value = json.json().await.unwrap();
+    assert_eq!(json["total"], seed.total.to_string());
+}
+
+/// Principle 2: a consumer in another language needs nothing from this repository.
+async fn a_python_client_with_only_the_standard_library_uses_the_api(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/api_client.py");
+    let (customers, orders) = (app.customers.clone(), app.orders.clone());
+
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .args([script, "--customers", &customers, "--orders", &orders])
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 runs (install it from your distribution's packages)");
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seed_order = &kit::seed::orders()[0];
+    let seed_customer = &kit::seed::customers()[seed_order.customer_id as usize - 1];
+    assert!(
+        stdout.contains(&format!(
+            "order 1: {} {} for {}",
+            seed_order.status,
+            seed_order.total,
+            seed_customer.name()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "customer link: {} <{}>",
+            seed_customer.name(),
+            seed_customer.email
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("problem: 422 /problems/validation"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("order 1 as XML: <order> total"), "{stdout}");
+    assert!(stdout.contains("text/csv: 406"), "{stdout}");
+    assert_eq!(
+        app.count("orders.orders").await,
+        kit::seed::ORDERS + 1,
+        "the retried order was created once"
+    );
 }

@@ -5,12 +5,14 @@
 //! - the resource is an element named by the service (`<order>`), each member a child
 //!   element, an array's entries `<item>` elements, a null an empty element with `nil="true"`;
 //! - `_links: {"self": {"href": ...}}` becomes `<link rel="self" href="..."/>`.
+//!
+//! [`negotiate`] does it for a whole router: it answers 406 before a handler runs, and turns
+//! a successful JSON answer into XML after. Problems stay problem+json.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use serde::Serialize;
 use serde_json::Value;
 
 use super::Problem;
@@ -81,34 +83,60 @@ impl IntoResponse for NotAcceptable {
     }
 }
 
-/// A representation, in the format the client negotiated. `root` names the XML element.
-#[derive(Debug)]
-pub struct Negotiated<T> {
-    pub format: Format,
-    pub root: &'static str,
-    pub body: T,
-}
+/// Names the XML root element of what a method on a route answers with
+/// (e.g. `GET /v1/orders/{id}` → `order`).
+pub type RootOf = fn(&axum::http::Method, &str) -> &'static str;
 
-impl<T: Serialize> IntoResponse for Negotiated<T> {
-    fn into_response(self) -> Response {
-        match self.format {
-            Format::Json => axum::Json(self.body).into_response(),
-            Format::Xml => match serde_json::to_value(&self.body) {
-                Ok(value) => (
-                    [(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/xml; charset=utf-8"),
-                    )],
-                    to_xml(self.root, &value),
-                )
-                    .into_response(),
-                Err(err) => {
-                    tracing::error!(%err, "cannot serialise a representation");
-                    Problem::internal().into_response()
-                }
-            },
-        }
+/// Middleware for a router's representations; add it with `route_layer` so that the
+/// matched route is known: `.route_layer(from_fn_with_state(root_of, negotiate))`.
+pub async fn negotiate(
+    axum::extract::State(root_of): axum::extract::State<RootOf>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let format = match Format::from_headers(request.headers()) {
+        Ok(format) => format,
+        Err(refused) => return refused.into_response(),
+    };
+    let root = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("resource", |path| root_of(request.method(), path.as_str()));
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if format == Format::Json || !is_json || !response.status().is_success() {
+        return response;
     }
+    let (mut parts, body) = response.into_parts();
+    let value: Value = match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        Err(err) => {
+            tracing::error!(%err, "cannot read a representation to convert it");
+            return Problem::internal().into_response();
+        }
+    };
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml; charset=utf-8"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    // Same state, other bytes: the XML form's validator is weak.
+    if let Some(tag) = parts
+        .headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        && !tag.starts_with("W/")
+        && let Ok(weak) = HeaderValue::from_str(&format!("W/{tag}"))
+    {
+        parts.headers.insert(header::ETAG, weak);
+    }
+    Response::from_parts(parts, axum::body::Body::from(to_xml(root, &value)))
 }
 
 /// The XML form of a JSON representation, by the rules in this module's header.

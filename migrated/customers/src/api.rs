@@ -4,10 +4,12 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kit::http::conditional::{etag, not_modified, required_version};
+use kit::http::negotiate::{RootOf, negotiate};
 use kit::http::page::PageParams;
 use kit::http::{Json, Path, Query, RequestId};
 use kit::validate;
@@ -28,9 +30,19 @@ pub fn router(state: AppState) -> Router {
             .route("/v1/customers", get(list).post(create))
             .route("/v1/customers/{id}", get(show).patch(update).delete(remove))
             .route("/v1/customers/{id}/profile", get(profile))
+            .route_layer(from_fn_with_state(xml_root as RootOf, negotiate))
             .route("/health", get(health))
             .with_state(state),
     )
+}
+
+/// The XML element a route's representation is named by.
+fn xml_root(method: &Method, route: &str) -> &'static str {
+    match route {
+        "/v1/customers" if method == Method::GET => "customers",
+        "/v1/customers/{id}/profile" => "profile",
+        _ => "customer",
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kit::consumer::UpstreamError;
+use kit::http::negotiate::{RootOf, negotiate};
 use kit::http::page::PageParams;
 use kit::http::{Json, Path, Query, RequestId};
 use kit::validate;
@@ -35,9 +37,19 @@ pub fn router(state: AppState) -> Router {
             .route("/v1/orders/{id}", get(show).patch(update).delete(remove))
             .route("/v1/guest-checkouts", post(guest_checkout))
             .route("/v1/order-stats/{customer_id}", get(order_stats))
+            .route_layer(from_fn_with_state(xml_root as RootOf, negotiate))
             .route("/health", get(health))
             .with_state(state),
     )
+}
+
+/// The XML element a route's representation is named by.
+fn xml_root(method: &Method, route: &str) -> &'static str {
+    match route {
+        "/v1/orders" if method == Method::GET => "orders",
+        "/v1/order-stats/{customer_id}" => "order-stats",
+        _ => "order",
+    }
 }
 
 #[derive(Debug, Serialize)]

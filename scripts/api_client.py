@@ -20,6 +20,7 @@ OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def call(method, url, body=None, accept="application/json", headers=None):
+    """Returns (status, headers, body); the headers are looked up case-insensitively."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Accept", accept)
@@ -29,9 +30,9 @@ def call(method, url, body=None, accept="application/json", headers=None):
         request.add_header(name, value)
     try:
         with OPENER.open(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, error.headers, error.read()
 
 
 def expect(condition, message):

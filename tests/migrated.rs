@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         degrades_the_profile_and_refuses_deletes_when_orders_is_stopped,
         fails_closed_within_the_budget_when_customers_hangs,
         opens_the_breaker_when_customers_keeps_failing_and_answers_fast,
+        recovers_through_a_half_open_probe_when_customers_returns,
         retries_a_lookup_that_failed_once,
         succeeds_when_customers_is_slow_but_within_budget,
         forwards_the_request_id_to_the_owner,
@@ -271,20 +272,7 @@ async fn shows_a_page_of_orders_with_one_call_to_customers(ctx: TestContext) {
     )
     .await;
     // Point a second orders service at the fake: the real pair's orders calls the real one.
-    let orders = support::serve(
-        migrated_orders::router(migrated_orders::AppState {
-            pool: kit::db::pool(
-                &support::migrated_owners()[1].runtime_url(&app.database.url),
-                "t",
-            )
-            .unwrap(),
-            customers: Arc::new(
-                migrated_orders::CustomersClient::new(&customers_url, test_calls()).unwrap(),
-            ),
-        }),
-        &stop,
-    )
-    .await;
+    let (orders, _) = support::orders_calling(&app.database.url, &customers_url, &stop).await;
 
     let page: Value = app
         .http
@@ -810,16 +798,7 @@ async fn fails_closed_within_the_budget_when_customers_hangs(ctx: TestContext) {
         "t",
     )
     .unwrap();
-    let orders = support::serve(
-        migrated_orders::router(migrated_orders::AppState {
-            pool: pool.clone(),
-            customers: Arc::new(
-                migrated_orders::CustomersClient::new(&hanging, test_calls()).unwrap(),
-            ),
-        }),
-        &stop,
-    )
-    .await;
+    let (orders, _) = support::orders_calling(&database.url, &hanging, &stop).await;
     let http = support::http_client();
 
     let started = Instant::now();
@@ -867,19 +846,7 @@ async fn opens_the_breaker_when_customers_keeps_failing_and_answers_fast(ctx: Te
     let fake_url = fake.url.clone();
     tokio::spawn(kit::http::serve(fake.listener, failing, stop.clone()));
     let database = migrated_database(&ctx).await;
-    let client = Arc::new(migrated_orders::CustomersClient::new(&fake_url, test_calls()).unwrap());
-    let orders = support::serve(
-        migrated_orders::router(migrated_orders::AppState {
-            pool: kit::db::pool(
-                &support::migrated_owners()[1].runtime_url(&database.url),
-                "t",
-            )
-            .unwrap(),
-            customers: client.clone(),
-        }),
-        &stop,
-    )
-    .await;
+    let (orders, client) = support::orders_calling(&database.url, &fake_url, &stop).await;
     let http = support::http_client();
     let place = || {
         http.post(format!("{orders}/v1/orders"))
@@ -943,20 +910,7 @@ async fn retries_a_lookup_that_failed_once(ctx: TestContext) {
     let fake_url = fake.url.clone();
     tokio::spawn(kit::http::serve(fake.listener, flaky, stop.clone()));
     let database = migrated_database(&ctx).await;
-    let orders = support::serve(
-        migrated_orders::router(migrated_orders::AppState {
-            pool: kit::db::pool(
-                &support::migrated_owners()[1].runtime_url(&database.url),
-                "t",
-            )
-            .unwrap(),
-            customers: Arc::new(
-                migrated_orders::CustomersClient::new(&fake_url, test_calls()).unwrap(),
-            ),
-        }),
-        &stop,
-    )
-    .await;
+    let (orders, _) = support::orders_calling(&database.url, &fake_url, &stop).await;
 
     let response = support::http_client()
         .post(format!("{orders}/v1/orders"))
@@ -983,20 +937,7 @@ async fn succeeds_when_customers_is_slow_but_within_budget(ctx: TestContext) {
     let fake_url = fake.url.clone();
     tokio::spawn(kit::http::serve(fake.listener, slow, stop.clone()));
     let database = migrated_database(&ctx).await;
-    let orders = support::serve(
-        migrated_orders::router(migrated_orders::AppState {
-            pool: kit::db::pool(
-                &support::migrated_owners()[1].runtime_url(&database.url),
-                "t",
-            )
-            .unwrap(),
-            customers: Arc::new(
-                migrated_orders::CustomersClient::new(&fake_url, test_calls()).unwrap(),
-            ),
-        }),
-        &stop,
-    )
-    .await;
+    let (orders, _) = support::orders_calling(&database.url, &fake_url, &stop).await;
 
     let started = Instant::now();
     let response = support::http_client()
@@ -1045,20 +986,7 @@ async fn forwards_the_request_id_to_the_owner(ctx: TestContext) {
     let fake_url = fake.url.clone();
     tokio::spawn(kit::http::serve(fake.listener, owner, stop.clone()));
     let database = migrated_database(&ctx).await;
-    let orders = support::serve(
-        migrated_orders::router(migrated_orders::AppState {
-            pool: kit::db::pool(
-                &support::migrated_owners()[1].runtime_url(&database.url),
-                "t",
-            )
-            .unwrap(),
-            customers: Arc::new(
-                migrated_orders::CustomersClient::new(&fake_url, test_calls()).unwrap(),
-            ),
-        }),
-        &stop,
-    )
-    .await;
+    let (orders, _) = support::orders_calling(&database.url, &fake_url, &stop).await;
 
     let response = support::http_client()
         .get(format!("{orders}/v1/orders?limit=2"))
@@ -1184,4 +1112,43 @@ async fn a_python_client_with_only_the_standard_library_uses_the_api(ctx: TestCo
         kit::seed::ORDERS + 1,
         "the retried order was created once"
     );
+}
+
+async fn recovers_through_a_half_open_probe_when_customers_returns(ctx: TestContext) {
+    let database = migrated_database(&ctx).await;
+    let customers = bind().await;
+    let customers_addr = customers.listener.local_addr().unwrap();
+    let app = spawn_migrated_with(database, customers, bind().await, test_calls()).await;
+    let place = || {
+        app.http
+            .post(format!("{}/v1/orders", app.orders))
+            .json(&json!({ "customer_id": 1, "total": 10 }))
+            .send()
+    };
+    app.stop_customers.cancel();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for _ in 0..2 {
+        expect_problem(
+            place().await.unwrap(),
+            503,
+            "/problems/dependency-unavailable",
+        )
+        .await;
+    }
+    assert_eq!(app.customers_client.breaker_state(), BreakerState::Open);
+
+    // The customers service comes back on the same address.
+    let listener = tokio::net::TcpListener::bind(customers_addr).await.unwrap();
+    let back = tokio_util::sync::CancellationToken::new();
+    let customers_app = support::customers_app(&app.database.url, &app.orders, test_calls());
+    tokio::spawn(kit::http::serve(listener, customers_app, back.clone()));
+    tokio::time::sleep(test_calls().breaker.open_for + Duration::from_millis(100)).await;
+    let state_before_probe = app.customers_client.breaker_state();
+    let response = place().await.unwrap();
+
+    assert_eq!(state_before_probe, BreakerState::HalfOpen);
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(app.customers_client.breaker_state(), BreakerState::Closed);
+    assert_eq!(app.count("orders.orders").await, kit::seed::ORDERS + 1);
+    back.cancel();
 }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod harness;
 pub mod http;
 pub mod migrate;
+pub mod openapi;
 pub mod ownership;
 pub mod postgres;
 pub mod resilience;

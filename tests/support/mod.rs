@@ -175,6 +175,10 @@ pub fn test_calls() -> kit::consumer::UpstreamConfig {
         connect_timeout: std::time::Duration::from_millis(200),
         attempt_timeout: std::time::Duration::from_millis(400),
         budget: std::time::Duration::from_millis(1_000),
+        breaker: kit::resilience::BreakerConfig {
+            failure_threshold: 5,
+            open_for: std::time::Duration::from_millis(500),
+        },
         ..Default::default()
     }
 }
@@ -279,6 +283,49 @@ pub async fn spawn_migrated_with(
         stop_customers,
         stop_orders,
     }
+}
+
+/// The customers service on its own login in `database`, calling orders at `orders_url`.
+pub fn customers_app(
+    database: &DatabaseUrl,
+    orders_url: &str,
+    calls: kit::consumer::UpstreamConfig,
+) -> axum::Router {
+    let owner = migrated_customers::owner(CUSTOMERS_DB_PASSWORD);
+    migrated_customers::router(migrated_customers::AppState {
+        pool: kit::db::pool(&owner.runtime_url(database), migrated_customers::APP).expect("a pool"),
+        orders: std::sync::Arc::new(
+            migrated_customers::OrdersClient::new(orders_url, calls).expect("a client"),
+        ),
+    })
+}
+
+/// The orders service on its own login in `database`, calling customers through `customers`.
+pub fn orders_app(
+    database: &DatabaseUrl,
+    customers: std::sync::Arc<migrated_orders::CustomersClient>,
+) -> axum::Router {
+    let owner = migrated_orders::owner(ORDERS_DB_PASSWORD);
+    migrated_orders::router(migrated_orders::AppState {
+        pool: kit::db::pool(&owner.runtime_url(database), migrated_orders::APP).expect("a pool"),
+        customers,
+    })
+}
+
+/// An orders service calling customers at `customers_url` (a fake, often); returns its URL
+/// and the client, whose breaker the test can watch.
+pub async fn orders_calling(
+    database: &DatabaseUrl,
+    customers_url: &str,
+    shutdown: &CancellationToken,
+) -> (String, std::sync::Arc<migrated_orders::CustomersClient>) {
+    let client = std::sync::Arc::new(
+        migrated_orders::CustomersClient::new(customers_url, test_calls()).expect("a client"),
+    );
+    (
+        serve(orders_app(database, client.clone()), shutdown).await,
+        client,
+    )
 }
 
 impl MigratedApp {

@@ -15,10 +15,12 @@ use kit::http::{Json, Path, Query, RequestId};
 use kit::validate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::db::{self, Customer, CustomerChanges, NewCustomer};
 use crate::error::ApiError;
+use crate::openapi::Problem;
 
 /// How many ids one batch lookup may name.
 pub const MAX_BATCH: usize = 200;
@@ -32,6 +34,7 @@ pub fn router(state: AppState) -> Router {
             .route("/v1/customers/{id}/profile", get(profile))
             .route_layer(from_fn_with_state(xml_root as RootOf, negotiate))
             .route("/health", get(health))
+            .route("/openapi.json", get(crate::openapi::serve))
             .with_state(state),
     )
 }
@@ -45,27 +48,40 @@ fn xml_root(method: &Method, route: &str) -> &'static str {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A link to a related resource.
+#[derive(Debug, Serialize, ToSchema)]
 struct Link {
+    #[schema(format = "uri-reference", example = "/v1/customers/7")]
     href: String,
 }
 
-#[derive(Debug, Serialize)]
+/// Where a customer's related resources are.
+#[derive(Debug, Serialize, ToSchema)]
 struct CustomerLinks {
+    /// This customer.
     #[serde(rename = "self")]
     self_: Link,
+    /// The customer with its order figures.
     profile: Link,
+    /// The customer's orders, at the orders service.
     orders: Link,
 }
 
 /// A customer as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Customer)]
 struct CustomerBody {
+    #[schema(example = 7)]
     id: i64,
+    #[schema(example = "Ada Lovelace")]
     name: String,
+    #[schema(format = "email", example = "ada@example.com")]
     email: String,
+    #[schema(required = true, example = "+44 20 7946 0018")]
     phone: Option<String>,
+    #[schema(schema_with = crate::openapi::customer_status)]
     status: String,
+    /// When the customer was registered (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
     created_at: time::OffsetDateTime,
     _links: CustomerLinks,
@@ -96,65 +112,101 @@ impl CustomerBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// Where a page is, and its neighbours.
+#[derive(Debug, Serialize, ToSchema)]
 struct PageLinks {
+    /// This page.
     #[serde(rename = "self")]
     self_: Link,
+    /// The next page; absent on the last one and on a batch lookup.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Link)]
     next: Option<Link>,
+    /// The previous page; absent on the first one and on a batch lookup.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Link)]
     prev: Option<Link>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of customers, or the customers a batch lookup found.
+#[derive(Debug, Serialize, ToSchema)]
 struct CustomerPage {
     items: Vec<CustomerBody>,
+    #[schema(example = 50)]
     limit: i64,
+    #[schema(example = 0)]
     offset: i64,
+    /// How many customers there are in all (for a batch lookup: how many were found).
+    #[schema(example = 120)]
     total: i64,
     _links: PageLinks,
 }
 
-#[derive(Debug, Serialize)]
+/// A customer's order figures, as the orders service gave them.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OrderStats)]
 struct OrderStatsBody {
+    /// Orders not yet shipped or cancelled.
+    #[schema(example = 2)]
     open_order_count: i64,
+    /// The sum of the customer's orders that were not cancelled.
+    #[schema(schema_with = crate::openapi::money)]
     lifetime_value: Decimal,
 }
 
 /// A customer with its order figures, which come from the orders service and may be
 /// missing: then `order_stats` is null and `degraded` says so.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Profile)]
 struct ProfileBody {
     #[serde(flatten)]
     customer: CustomerBody,
+    /// Null when the orders service could not answer.
+    #[schema(required = true)]
     order_stats: Option<OrderStatsBody>,
+    /// What is missing from this answer because another service could not give it;
+    /// absent when nothing is.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = crate::openapi::degraded)]
     degraded: Vec<&'static str>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Page size: 1 to 200, 50 when absent.
+    #[param(minimum = 1, maximum = 200, example = 50)]
     limit: Option<i64>,
+    /// How many customers to skip: 0 or more, 0 when absent.
+    #[param(minimum = 0, example = 0)]
     offset: Option<i64>,
-    /// Comma-separated ids: the batch lookup.
+    /// Comma-separated ids: the batch lookup (1 to 200 ids; unknown ids are absent from
+    /// the answer, which is not paged).
+    #[param(example = "1,2,3")]
     ids: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A new customer.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateCustomer {
+    #[schema(example = "Ada Lovelace")]
     name: String,
+    #[schema(format = "email", example = "ada@example.com")]
     email: String,
+    #[schema(example = "+44 20 7946 0018")]
     phone: Option<String>,
 }
 
 /// A merge patch: the fields present are changed, the others kept.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateCustomer {
     name: Option<String>,
+    #[schema(format = "email")]
     email: Option<String>,
     phone: Option<String>,
+    #[schema(schema_with = crate::openapi::customer_status_change)]
     status: Option<String>,
 }
 
@@ -172,6 +224,24 @@ fn parse_ids(ids: &str) -> Result<Vec<i64>, ApiError> {
     Ok(ids)
 }
 
+/// A page of customers, or a batch lookup
+///
+/// With `ids`, the customers with those ids (unknown ids are absent); otherwise a page,
+/// with `_links.next` and `_links.prev`.
+#[utoipa::path(
+    get,
+    path = "/v1/customers",
+    operation_id = "listCustomers",
+    tag = "customers",
+    params(ListParams),
+    responses(
+        (status = 200, description = "The customers.", body = CustomerPage),
+        (status = 400, description = "A query parameter is out of range or malformed: `/problems/invalid-query`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
@@ -225,7 +295,28 @@ async fn list(
     }))
 }
 
-/// A customer with its ETag; 304 when the client's copy is current.
+/// One customer
+///
+/// With its `ETag`; `If-None-Match` with the current ETag gives 304 and no body.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{id}",
+    operation_id = "getCustomer",
+    tag = "customers",
+    params(
+        ("id" = i64, Path, description = "The customer's id."),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client holds."),
+    ),
+    responses(
+        (status = 200, description = "The customer.", body = CustomerBody, headers(("ETag" = String, description = "The customer's version: send it back in `If-None-Match` or `If-Match`."))),
+        (status = 304, description = "The client's copy is current.", headers(("ETag" = String, description = "The customer's version: send it back in `If-None-Match` or `If-Match`."))),
+        (status = 400, description = "The id is not a number: `/problems/invalid-path`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "There is no such customer: `/problems/customer-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -242,6 +333,28 @@ async fn show(
     Ok(([(header::ETAG, tag)], Json(body)).into_response())
 }
 
+/// Registers a customer
+#[utoipa::path(
+    post,
+    path = "/v1/customers",
+    operation_id = "createCustomer",
+    tag = "customers",
+    request_body = CreateCustomer,
+    responses(
+        (status = 201, description = "The new customer.", body = CustomerBody, headers(
+            ("Location" = String, description = "The new customer's URL."),
+            ("ETag" = String, description = "The customer's version: send it back in `If-None-Match` or `If-Match`."),
+        )),
+        (status = 400, description = "The body is not JSON: `/problems/malformed-json`.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KiB: `/problems/body-too-large`.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`: `/problems/unsupported-media-type`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`).", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another customer has this email: `/problems/email-taken`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     Json(body): Json<CreateCustomer>,
@@ -270,7 +383,34 @@ async fn create(
         .into_response())
 }
 
-/// Merge-patches a customer. With `If-Match`, refuses (412) when it changed meanwhile.
+/// Changes a customer
+///
+/// A merge patch: the fields present are changed, the others kept. With `If-Match`, the
+/// change is refused (412) when the customer changed since the client read it.
+#[utoipa::path(
+    patch,
+    path = "/v1/customers/{id}",
+    operation_id = "updateCustomer",
+    tag = "customers",
+    params(
+        ("id" = i64, Path, description = "The customer's id."),
+        ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag the client read; `*` for any."),
+    ),
+    request_body = UpdateCustomer,
+    responses(
+        (status = 200, description = "The changed customer.", body = CustomerBody, headers(("ETag" = String, description = "The customer's version: send it back in `If-None-Match` or `If-Match`."))),
+        (status = 400, description = "The body is not JSON: `/problems/malformed-json`, `If-Match` is not an ETag of this service (`/problems/invalid-query`) or the id is not a number (`/problems/invalid-path`).", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KiB: `/problems/body-too-large`.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`: `/problems/unsupported-media-type`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "There is no such customer: `/problems/customer-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another customer has this email: `/problems/email-taken`.", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The customer changed since the client read it: `/problems/precondition-failed`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -298,8 +438,26 @@ async fn update(
     }
 }
 
-/// Deletes a customer without open orders. Whether it has any is the orders service's
-/// knowledge: when that service cannot answer, nothing is deleted (fail closed).
+/// Deletes a customer without open orders
+///
+/// Whether the customer has open orders is the orders service's knowledge: when that
+/// service cannot answer, nothing is deleted (503).
+#[utoipa::path(
+    delete,
+    path = "/v1/customers/{id}",
+    operation_id = "deleteCustomer",
+    tag = "customers",
+    params(("id" = i64, Path, description = "The customer's id.")),
+    responses(
+        (status = 204, description = "The customer is deleted."),
+        (status = 400, description = "The id is not a number: `/problems/invalid-path`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "There is no such customer: `/problems/customer-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The customer has open orders: `/problems/customer-has-open-orders`, with `open_order_count`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The orders service (`/problems/dependency-unavailable`) or the database (`/problems/database-unavailable`) does not answer; nothing was deleted. With `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -326,8 +484,27 @@ async fn remove(
     }
 }
 
-/// The profile degrades when the orders service cannot answer: 200, the customer, no
-/// figures, `degraded: ["order_stats"]` and a `Warning` header.
+/// A customer with its order figures
+///
+/// The figures come from the orders service. When it cannot answer, the profile degrades:
+/// 200, `order_stats: null`, `degraded: ["order_stats"]` and a `Warning` header.
+#[utoipa::path(
+    get,
+    path = "/v1/customers/{id}/profile",
+    operation_id = "getCustomerProfile",
+    tag = "customers",
+    params(("id" = i64, Path, description = "The customer's id.")),
+    responses(
+        (status = 200, description = "The profile.", body = ProfileBody, headers(
+            ("Warning" = String, description = "Present when the answer is degraded."),
+        )),
+        (status = 400, description = "The id is not a number: `/problems/invalid-path`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "There is no such customer: `/problems/customer-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn profile(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -364,6 +541,17 @@ async fn profile(
     }
 }
 
+/// Whether the service can reach its database
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "getHealth",
+    tag = "customers",
+    responses(
+        (status = 200, description = "The service is up.", body = crate::openapi::Health),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn health(
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, kit::http::Problem> {

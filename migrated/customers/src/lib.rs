@@ -5,10 +5,12 @@
 mod api;
 mod db;
 mod error;
+mod openapi;
 mod orders_client;
 mod schema;
 
 pub use api::router;
+pub use openapi::openapi_json;
 pub use orders_client::OrdersClient;
 pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, migrate, owner, seed};
 

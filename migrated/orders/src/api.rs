@@ -17,11 +17,13 @@ use kit::http::{Json, Path, Query, RequestId};
 use kit::validate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::customers_client::CustomerRef;
 use crate::db::{self, Order};
 use crate::error::ApiError;
+use crate::openapi::Problem;
 
 /// The statuses an order moves through.
 pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];
@@ -39,6 +41,7 @@ pub fn router(state: AppState) -> Router {
             .route("/v1/order-stats/{customer_id}", get(order_stats))
             .route_layer(from_fn_with_state(xml_root as RootOf, negotiate))
             .route("/health", get(health))
+            .route("/openapi.json", get(crate::openapi::serve))
             .with_state(state),
     )
 }
@@ -52,36 +55,55 @@ fn xml_root(method: &Method, route: &str) -> &'static str {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A link to a related resource.
+#[derive(Debug, Serialize, ToSchema)]
 struct Link {
+    #[schema(format = "uri-reference", example = "/v1/orders/1")]
     href: String,
 }
 
-#[derive(Debug, Serialize)]
+/// Where an order's related resources are.
+#[derive(Debug, Serialize, ToSchema)]
 struct OrderLinks {
+    /// This order.
     #[serde(rename = "self")]
     self_: Link,
+    /// The order's customer, at the customers service.
     customer: Link,
 }
 
-#[derive(Debug, Serialize)]
+/// The order's customer, as the customers service shows it.
+#[derive(Debug, Serialize, ToSchema)]
 struct CustomerSummary {
+    #[schema(example = "Ada Lovelace")]
     name: String,
+    #[schema(format = "email", example = "ada@example.com")]
     email: String,
 }
 
 /// An order as the API shows it. `customer` is null when the customer no longer exists,
 /// or when the customers service could not answer (then `degraded` says so).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Order)]
 struct OrderBody {
+    #[schema(example = 1)]
     id: i64,
+    #[schema(example = 7)]
     customer_id: i64,
+    #[schema(schema_with = crate::openapi::order_status)]
     status: String,
+    #[schema(schema_with = crate::openapi::money)]
     total: Decimal,
+    /// When the order was placed (RFC 3339).
     #[serde(with = "time::serde::rfc3339")]
     created_at: time::OffsetDateTime,
+    /// Null when the customer no longer exists or the customers service could not answer.
+    #[schema(required = true)]
     customer: Option<CustomerSummary>,
+    /// What is missing from this answer because another service could not give it;
+    /// absent when nothing is.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = crate::openapi::degraded)]
     degraded: Vec<&'static str>,
     _links: OrderLinks,
 }
@@ -124,59 +146,96 @@ impl OrderBody {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// Where a page is, and its neighbours.
+#[derive(Debug, Serialize, ToSchema)]
 struct PageLinks {
+    /// This page.
     #[serde(rename = "self")]
     self_: Link,
+    /// The next page; absent on the last one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Link)]
     next: Option<Link>,
+    /// The previous page; absent on the first one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Link)]
     prev: Option<Link>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of orders.
+#[derive(Debug, Serialize, ToSchema)]
 struct OrderPage {
     items: Vec<OrderBody>,
+    #[schema(example = 50)]
     limit: i64,
+    #[schema(example = 0)]
     offset: i64,
+    /// How many orders match the filter in all.
+    #[schema(example = 1200)]
     total: i64,
     _links: PageLinks,
 }
 
-#[derive(Debug, Serialize)]
+/// A customer's order figures; zero for a customer with no orders.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OrderStats)]
 struct OrderStatsBody {
+    #[schema(example = 7)]
     customer_id: i64,
+    /// Orders not yet shipped or cancelled (`NEW`, `PAID`).
+    #[schema(example = 2)]
     open_order_count: i64,
+    /// The sum of the customer's orders that were not cancelled.
+    #[schema(schema_with = crate::openapi::money)]
     lifetime_value: Decimal,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
+    /// Only this customer's orders.
+    #[param(example = 7)]
     customer_id: Option<i64>,
+    /// Only orders in this status.
+    #[param(schema_with = crate::openapi::order_status_filter)]
     status: Option<String>,
+    /// Page size: 1 to 200, 50 when absent.
+    #[param(minimum = 1, maximum = 200, example = 50)]
     limit: Option<i64>,
+    /// How many orders to skip: 0 or more, 0 when absent.
+    #[param(minimum = 0, example = 0)]
     offset: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An order for an existing, active customer.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlaceOrder {
+    #[schema(example = 7)]
     customer_id: i64,
+    #[schema(schema_with = crate::openapi::money_input)]
     total: Decimal,
 }
 
-#[derive(Debug, Deserialize)]
+/// A buyer who is not a customer yet, and their order.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct GuestCheckout {
+    #[schema(example = "Guest Buyer")]
     name: String,
+    #[schema(format = "email", example = "guest@example.com")]
     email: String,
+    #[schema(example = "+44 20 7946 0018")]
     phone: Option<String>,
+    #[schema(schema_with = crate::openapi::money_input)]
     total: Decimal,
 }
 
-#[derive(Debug, Deserialize)]
+/// The status an order moves to.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangeStatus {
+    #[schema(schema_with = crate::openapi::order_status)]
     status: String,
 }
 
@@ -202,6 +261,25 @@ fn with_warning(customers: &Customers, response: impl IntoResponse) -> Response 
     }
 }
 
+/// A page of orders, each with its customer
+///
+/// The customers of a page come from the customers service, in one call. When it cannot
+/// answer, the page degrades: each order has `customer: null` and `degraded: ["customer"]`,
+/// and a `Warning` header is sent.
+#[utoipa::path(
+    get,
+    path = "/v1/orders",
+    operation_id = "listOrders",
+    tag = "orders",
+    params(ListParams),
+    responses(
+        (status = 200, description = "The orders.", body = OrderPage, headers(("Warning" = String, description = "Present when the answer is degraded."))),
+        (status = 400, description = "A query parameter is out of range or malformed: `/problems/invalid-query`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     RequestId(request_id): RequestId,
@@ -255,6 +333,33 @@ async fn list(
     Ok(with_warning(&customers, Json(body)))
 }
 
+/// One order, with its customer
+///
+/// With an `ETag`; `If-None-Match` with the current ETag gives 304 and no body.
+#[utoipa::path(
+    get,
+    path = "/v1/orders/{id}",
+    operation_id = "getOrder",
+    tag = "orders",
+    params(
+        ("id" = i64, Path, description = "The order's id."),
+        ("If-None-Match" = Option<String>, Header, nullable = false, description = "ETags the client holds."),
+    ),
+    responses(
+        (status = 200, description = "The order.", body = OrderBody, headers(
+            ("ETag" = String, description = "The representation's validator."),
+            ("Warning" = String, description = "Present when the answer is degraded."),
+        )),
+        (status = 304, description = "The client's copy is current.", headers(
+            ("ETag" = String, description = "The representation's validator."),
+        )),
+        (status = 400, description = "The id is not a number: `/problems/invalid-path`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "There is no such order: `/problems/order-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn show(
     State(state): State<AppState>,
     RequestId(request_id): RequestId,
@@ -292,8 +397,31 @@ async fn confirm_customer(
     }
 }
 
-/// Places an order for an existing, active customer. With an `Idempotency-Key`, a retry of
-/// the same request returns the order the first one created instead of a second one.
+/// Places an order for an existing, active customer
+///
+/// The customer is confirmed with the customers service; when it cannot answer, no order
+/// is placed (503). With an `Idempotency-Key`, a retry of the same request returns the
+/// order the first one created instead of a second one.
+#[utoipa::path(
+    post,
+    path = "/v1/orders",
+    operation_id = "placeOrder",
+    tag = "orders",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 visible ASCII characters; a retry with the same key and body returns the first order."),
+    ),
+    request_body = PlaceOrder,
+    responses(
+        (status = 201, description = "The new order (or, for a retried key, the first one).", body = OrderBody, headers(("Location" = String, description = "The new order's URL."))),
+        (status = 400, description = "The body is not JSON: `/problems/malformed-json` or `Idempotency-Key` is malformed (`/problems/invalid-query`).", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KiB: `/problems/body-too-large`.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`: `/problems/unsupported-media-type`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`); the customer does not exist (`/problems/unknown-customer`) or is not active (`/problems/customer-not-active`), both with `customer_id`; or the `Idempotency-Key` was used for another order (`/problems/idempotency-key-reused`).", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The customers service (`/problems/dependency-unavailable`) or the database (`/problems/database-unavailable`) does not answer; nothing was written. With `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     RequestId(request_id): RequestId,
@@ -374,8 +502,28 @@ fn created_response(body: OrderBody) -> Response {
         .into_response()
 }
 
-/// Registers the buyer with the customers service (its data, its API), then places the
-/// order. Customers unreachable: 503 and nothing written.
+/// Registers a guest as a customer and places their order
+///
+/// The buyer is registered through the customers service's API, then the order is placed.
+/// When the customers service cannot answer, nothing is written (503).
+#[utoipa::path(
+    post,
+    path = "/v1/guest-checkouts",
+    operation_id = "guestCheckout",
+    tag = "orders",
+    request_body = GuestCheckout,
+    responses(
+        (status = 201, description = "The new order.", body = OrderBody, headers(("Location" = String, description = "The new order's URL."))),
+        (status = 400, description = "The body is not JSON: `/problems/malformed-json`.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KiB: `/problems/body-too-large`.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`: `/problems/unsupported-media-type`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`); the customers service refused the buyer's details.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A customer with this email exists: `/problems/email-taken`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The customers service (`/problems/dependency-unavailable`) or the database (`/problems/database-unavailable`) does not answer; nothing was written. With `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn guest_checkout(
     State(state): State<AppState>,
     RequestId(request_id): RequestId,
@@ -424,6 +572,30 @@ pub fn transition_allowed(from: &str, to: &str) -> bool {
         )
 }
 
+/// Moves an order to another status
+///
+/// `NEW` → `PAID` → `SHIPPED`, or → `CANCELLED` before shipping; setting the current status
+/// again changes nothing.
+#[utoipa::path(
+    patch,
+    path = "/v1/orders/{id}",
+    operation_id = "changeOrderStatus",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The order's id.")),
+    request_body = ChangeStatus,
+    responses(
+        (status = 200, description = "The changed order.", body = OrderBody, headers(("Warning" = String, description = "Present when the answer is degraded."))),
+        (status = 400, description = "The body is not JSON: `/problems/malformed-json` or the id is not a number (`/problems/invalid-path`).", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KiB: `/problems/body-too-large`.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`: `/problems/unsupported-media-type`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`).", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "There is no such order: `/problems/order-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The order cannot move to that status: `/problems/invalid-transition`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     RequestId(request_id): RequestId,
@@ -461,6 +633,22 @@ async fn update(
     ))
 }
 
+/// Deletes an order
+#[utoipa::path(
+    delete,
+    path = "/v1/orders/{id}",
+    operation_id = "deleteOrder",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The order's id.")),
+    responses(
+        (status = 204, description = "The order is deleted."),
+        (status = 400, description = "The id is not a number: `/problems/invalid-path`.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "There is no such order: `/problems/order-not-found`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -472,8 +660,24 @@ async fn remove(
     }
 }
 
-/// A customer's order figures: what the customers service shows on a profile and checks
-/// before a delete. Zero for a customer with no orders.
+/// A customer's order figures
+///
+/// What the customers service shows on a profile and checks before a delete. Zero for a
+/// customer with no orders (the orders service does not know which customers exist).
+#[utoipa::path(
+    get,
+    path = "/v1/order-stats/{customer_id}",
+    operation_id = "getOrderStats",
+    tag = "orders",
+    params(("customer_id" = i64, Path, description = "The customer's id.")),
+    responses(
+        (status = 200, description = "The figures.", body = OrderStatsBody),
+        (status = 400, description = "The customer id is not a number: `/problems/invalid-path`.", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "The client accepts neither JSON nor XML: `/problems/not-acceptable`.", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A failure the service logged: `/problems/internal`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn order_stats(
     State(state): State<AppState>,
     Path(customer_id): Path<i64>,
@@ -486,6 +690,17 @@ async fn order_stats(
     }))
 }
 
+/// Whether the service can reach its database
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "getHealth",
+    tag = "orders",
+    responses(
+        (status = 200, description = "The service is up.", body = crate::openapi::Health),
+        (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn health(
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, kit::http::Problem> {

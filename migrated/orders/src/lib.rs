@@ -7,10 +7,12 @@ mod api;
 mod customers_client;
 mod db;
 mod error;
+mod openapi;
 mod schema;
 
 pub use api::router;
 pub use customers_client::CustomersClient;
+pub use openapi::openapi_json;
 pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, migrate, owner, seed};
 
 /// The `application_name` of the service's connections.

@@ -56,3 +56,20 @@ pub fn sqlstate(err: &sqlx::Error) -> Option<String> {
         .and_then(|db| db.code())
         .map(|code| code.into_owned())
 }
+
+/// `GET /health` for a service whose only dependency is its database: 200 when it
+/// answers, a 503 problem when it does not.
+pub async fn health(
+    pool: &PgPool,
+) -> Result<crate::http::Json<serde_json::Value>, crate::http::Problem> {
+    match sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(pool)
+        .await
+    {
+        Ok(_) => Ok(crate::http::Json(serde_json::json!({ "status": "ok" }))),
+        Err(err) => {
+            tracing::warn!(%err, "health check failed");
+            Err(crate::http::Problem::database_unavailable())
+        }
+    }
+}

@@ -9,6 +9,7 @@
 use sqlx::{Connection, Executor, PgConnection};
 
 use crate::config::DatabaseUrl;
+use crate::migrate::MigrateError;
 
 /// One owning service's place in the database.
 #[derive(Debug, Clone)]
@@ -107,4 +108,17 @@ pub async fn secure_database(admin: &DatabaseUrl, owners: &[Owner]) -> Result<()
         conn.execute(statement.as_str()).await?;
     }
     conn.close().await
+}
+
+/// Applies an owner's pending migrations as its owner role, keeping the history in the
+/// owner's own schema (`{schema}.refinery_schema_history`); returns how many it applied.
+pub async fn migrate(
+    admin: &DatabaseUrl,
+    schema: &str,
+    owner_role: &str,
+    mut runner: refinery_core::Runner,
+) -> Result<usize, MigrateError> {
+    runner.set_migration_table_name(format!("{schema}.refinery_schema_history"));
+    let report = crate::migrate::run(admin, runner, Some(owner_role)).await?;
+    Ok(report.applied_migrations().len())
 }

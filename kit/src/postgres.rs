@@ -96,6 +96,23 @@ impl Postgres {
     }
 }
 
+/// Runs `serve` against the Postgres at `url`, or a disposable container when there is
+/// none, and removes the container afterwards: when `serve` returns, fails, or the process
+/// gets Ctrl-C (the token `serve` receives is cancelled then). Ctrl-C is listened for before
+/// the container starts, so one that comes while it boots still removes it.
+pub async fn with_postgres<F, Fut>(url: Option<DatabaseUrl>, serve: F) -> anyhow::Result<()>
+where
+    F: FnOnce(DatabaseUrl, tokio_util::sync::CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let shutdown = crate::shutdown::on_signal();
+    let postgres = Postgres::provision(url, Purpose::Run).await?;
+    println!("Database: {}", postgres.describe());
+    let result = serve(postgres.url().clone(), shutdown).await;
+    postgres.release().await;
+    result
+}
+
 /// The configured image as (name, tag).
 pub fn image() -> (String, String) {
     let image = std::env::var(IMAGE_ENV)

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use kit::DatabaseUrl;
-use kit::postgres::{Postgres, Purpose};
 use tokio_util::sync::CancellationToken;
 
 use crate::{CUSTOMERS_APP, ORDERS_APP, customers, orders};
@@ -62,14 +61,11 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Up);
     if let Command::Up = command {
-        // Listen for Ctrl-C before the container starts, so that it is removed even when
-        // the user gives up while it boots.
-        let shutdown = kit::shutdown::on_signal();
-        let postgres = Postgres::provision(cli.database_url.clone(), Purpose::Run).await?;
-        println!("Shared database: {}", postgres.describe());
-        let result = up(&cli, postgres.url(), shutdown).await;
-        postgres.release().await;
-        return result;
+        return kit::postgres::with_postgres(
+            cli.database_url.clone(),
+            |url, shutdown| async move { up(&cli, &url, shutdown).await },
+        )
+        .await;
     }
     let Some(url) = cli.database_url.clone() else {
         anyhow::bail!(

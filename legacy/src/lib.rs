@@ -21,14 +21,5 @@ pub const ORDERS_APP: &str = "legacy-orders";
 
 /// `GET /health`: 200 when the database answers, 503 when it does not.
 pub(crate) async fn health(State(pool): State<PgPool>) -> Result<Json<serde_json::Value>, Problem> {
-    match sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&pool)
-        .await
-    {
-        Ok(_) => Ok(Json(serde_json::json!({ "status": "ok" }))),
-        Err(err) => {
-            tracing::warn!(%err, "health check failed");
-            Err(Problem::database_unavailable())
-        }
-    }
+    kit::db::health(&pool).await
 }

@@ -9,7 +9,6 @@ use clap::{Args, Parser, Subcommand};
 use kit::DatabaseUrl;
 use kit::consumer::UpstreamConfig;
 use kit::ownership::Owner;
-use kit::postgres::{Postgres, Purpose};
 use tokio_util::sync::CancellationToken;
 
 /// The migrated pair: customers and orders, each owning its schema, talking over HTTP.
@@ -165,12 +164,11 @@ impl Cli {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Up);
     if let Command::Up = command {
-        let shutdown = kit::shutdown::on_signal();
-        let postgres = Postgres::provision(cli.database_url.clone(), Purpose::Run).await?;
-        println!("Database: {}", postgres.describe());
-        let result = up(&cli, postgres.url(), shutdown).await;
-        postgres.release().await;
-        return result;
+        return kit::postgres::with_postgres(
+            cli.database_url.clone(),
+            |url, shutdown| async move { up(&cli, &url, shutdown).await },
+        )
+        .await;
     }
     let Some(admin) = cli.database_url.clone() else {
         anyhow::bail!(

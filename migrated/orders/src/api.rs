@@ -704,14 +704,7 @@ async fn order_stats(
 async fn health(
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, kit::http::Problem> {
-    sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&state.pool)
-        .await
-        .map(|_| Json(serde_json::json!({ "status": "ok" })))
-        .map_err(|err| {
-            tracing::warn!(%err, "health check failed");
-            kit::http::Problem::database_unavailable()
-        })
+    kit::db::health(&state.pool).await
 }
 
 #[cfg(test)]

@@ -28,10 +28,7 @@ pub fn owner(runtime_password: &str) -> Owner {
 
 /// Applies the schema's pending migrations as its owner; returns how many it applied.
 pub async fn migrate(admin: &DatabaseUrl) -> Result<usize, MigrateError> {
-    let mut runner = embedded::migrations::runner();
-    runner.set_migration_table_name("orders.refinery_schema_history");
-    let report = kit::migrate::run(admin, runner, Some(OWNER_ROLE)).await?;
-    Ok(report.applied_migrations().len())
+    kit::ownership::migrate(admin, SCHEMA, OWNER_ROLE, embedded::migrations::runner()).await
 }
 
 /// Inserts the seed orders that are missing; returns how many it inserted.

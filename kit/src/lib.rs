@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod ownership;
 pub mod postgres;
 pub mod resilience;
+pub mod scenario;
 pub mod seed;
 pub mod shutdown;
 pub mod telemetry;

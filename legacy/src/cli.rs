@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use kit::DatabaseUrl;
 use tokio_util::sync::CancellationToken;
 
+use kit::scenario::{Applied, Pair, ScenarioCommand};
+
 use crate::{CUSTOMERS_APP, ORDERS_APP, customers, orders};
 
 /// The legacy pair: customers and orders sharing one database and one login.
@@ -43,7 +45,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Migrate, seed and serve both services (the default).
     Up,
@@ -55,11 +57,21 @@ pub enum Command {
     Migrate,
     /// Insert the seed customers and orders that are missing, then exit.
     Seed,
+    /// The owner-side schema changes: list them, or ship one to this database.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
 }
 
 /// Runs the command until it completes or Ctrl-C.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = cli.command.unwrap_or(Command::Up);
+    let command = cli.command.clone().unwrap_or(Command::Up);
+    if let Command::Scenario(ScenarioCommand::List) = command {
+        print!("{}", kit::scenario::list(Pair::Legacy));
+        return Ok(());
+    }
+    if let Command::Scenario(ScenarioCommand::Apply { id }) = &command {
+        kit::scenario::find(id)?; // an unknown id is refused before anything else
+    }
     if let Command::Up = command {
         return kit::postgres::with_postgres(
             cli.database_url.clone(),
@@ -71,11 +83,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         anyhow::bail!(
             "`legacy {}` needs a database: pass --database-url or set DATABASE_URL \
              (or run `legacy up`, which can start one)",
-            format!("{command:?}").to_lowercase()
+            match &command {
+                Command::Scenario(_) => "scenario apply".to_owned(),
+                other => format!("{other:?}").to_lowercase(),
+            }
         );
     };
     match command {
-        Command::Up => unreachable!("handled above"),
+        Command::Up | Command::Scenario(ScenarioCommand::List) => unreachable!("handled above"),
+        Command::Scenario(ScenarioCommand::Apply { id }) => {
+            let scenario = kit::scenario::find(&id)?;
+            // The shared login can do anything to any table: that is the problem.
+            let applied = kit::scenario::apply(
+                &url,
+                None,
+                "schema_releases",
+                scenario,
+                scenario.legacy_sql,
+                true,
+            )
+            .await?;
+            match applied {
+                Applied::Now => println!(
+                    "Released {} ({} team): {}\nThe {} service adapts within a second; nobody told the other team.",
+                    scenario.id, scenario.owner, scenario.title, scenario.owner
+                ),
+                Applied::Already => {
+                    println!("{} was already released; nothing to do.", scenario.id)
+                }
+            }
+        }
         Command::Migrate => {
             let applied = crate::migrate(&url).await?;
             println!("Shared schema up to date ({applied} migrations applied).");

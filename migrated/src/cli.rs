@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use kit::DatabaseUrl;
 use kit::consumer::UpstreamConfig;
 use kit::ownership::Owner;
+use kit::scenario::{Applied, Pair, ScenarioCommand};
 use tokio_util::sync::CancellationToken;
 
 /// The migrated pair: customers and orders, each owning its schema, talking over HTTP.
@@ -137,7 +138,7 @@ impl CallPolicy {
     }
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Bootstrap, migrate, seed and serve both services (the default).
     Up,
@@ -149,6 +150,9 @@ pub enum Command {
     Migrate,
     /// Insert the seed customers and orders that are missing, then exit.
     Seed,
+    /// The owner-side schema changes: list them, or ship one to its owner's schema.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
 }
 
 impl Cli {
@@ -162,7 +166,14 @@ impl Cli {
 
 /// Runs the command until it completes or Ctrl-C.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = cli.command.unwrap_or(Command::Up);
+    let command = cli.command.clone().unwrap_or(Command::Up);
+    if let Command::Scenario(ScenarioCommand::List) = command {
+        print!("{}", kit::scenario::list(Pair::Migrated));
+        return Ok(());
+    }
+    if let Command::Scenario(ScenarioCommand::Apply { id }) = &command {
+        kit::scenario::find(id)?; // an unknown id is refused before anything else
+    }
     if let Command::Up = command {
         return kit::postgres::with_postgres(
             cli.database_url.clone(),
@@ -174,12 +185,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         anyhow::bail!(
             "`migrated {}` needs a database: pass --database-url or set DATABASE_URL \
              (or run `migrated up`, which can start one)",
-            format!("{command:?}").to_lowercase()
+            match &command {
+                Command::Scenario(_) => "scenario apply".to_owned(),
+                other => format!("{other:?}").to_lowercase(),
+            }
         );
     };
     let [customers_owner, orders_owner] = cli.owners();
     match command {
-        Command::Up => unreachable!("handled above"),
+        Command::Up | Command::Scenario(ScenarioCommand::List) => unreachable!("handled above"),
+        Command::Scenario(ScenarioCommand::Apply { id }) => {
+            let scenario = kit::scenario::find(&id)?;
+            let (role, releases) = match scenario.owner.as_str() {
+                "customers" => (migrated_customers::OWNER_ROLE, "customers.schema_releases"),
+                _ => (migrated_orders::OWNER_ROLE, "orders.schema_releases"),
+            };
+            // Only the owner's role can change the owner's schema.
+            let applied = kit::scenario::apply(
+                &admin,
+                Some(role),
+                releases,
+                scenario,
+                scenario.migrated_sql,
+                false,
+            )
+            .await?;
+            match applied {
+                Applied::Now => println!(
+                    "Released {} ({} team, as {role}): {}\nThe {} service adapts within a second; its API does not change.",
+                    scenario.id, scenario.owner, scenario.title, scenario.owner
+                ),
+                Applied::Already => {
+                    println!("{} was already released; nothing to do.", scenario.id)
+                }
+            }
+        }
         Command::Migrate => {
             let applied = migrate(&admin, &cli.owners()).await?;
             println!("Schemas customers and orders up to date ({applied} migrations applied).");

@@ -1,5 +1,6 @@
-//! The customers service's SQL. The first queries touch its own table; the last two reach
-//! into the orders service's table and depend on its columns and its status vocabulary.
+//! The customers service's SQL. The first queries touch its own table and are built from
+//! its current shape (`shape.rs`); the last two reach into the orders service's table and
+//! depend on its columns and its status vocabulary, as they were when they were written.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -8,7 +9,9 @@ use time::OffsetDateTime;
 
 use kit::http::page::Page;
 
-/// A row of `customers`, which is also what the API returns.
+use super::shape::CustomersTable;
+
+/// A customer as the API returns it, whatever the table looks like today.
 #[derive(Debug, Clone, Serialize, FromRow)]
 pub struct Customer {
     pub id: i64,
@@ -38,35 +41,51 @@ pub struct CustomerChanges {
 }
 
 #[tracing::instrument(skip(db))]
-pub async fn list(db: &PgPool, page: Page) -> sqlx::Result<(Vec<Customer>, i64)> {
-    let customers = sqlx::query_as(
-        "SELECT id, name, email, phone, status, created_at FROM customers
-         ORDER BY id LIMIT $1 OFFSET $2",
-    )
+pub async fn list(
+    db: &PgPool,
+    t: &CustomersTable,
+    page: Page,
+) -> sqlx::Result<(Vec<Customer>, i64)> {
+    let (columns, table, live) = (t.columns(), t.table, t.live());
+    let customers = sqlx::query_as(&format!(
+        "SELECT {columns} FROM {table} WHERE {live} ORDER BY id LIMIT $1 OFFSET $2"
+    ))
     .bind(page.limit)
     .bind(page.offset)
     .fetch_all(db)
     .await?;
-    let total = sqlx::query_scalar("SELECT count(*) FROM customers")
+    let total = sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE {live}"))
         .fetch_one(db)
         .await?;
     Ok((customers, total))
 }
 
 #[tracing::instrument(skip(db))]
-pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Customer>> {
-    sqlx::query_as("SELECT id, name, email, phone, status, created_at FROM customers WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    t: &CustomersTable,
+    id: i64,
+) -> sqlx::Result<Option<Customer>> {
+    let (columns, table, live) = (t.columns(), t.table, t.live());
+    sqlx::query_as(&format!(
+        "SELECT {columns} FROM {table} WHERE id = $1 AND {live}"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
 }
 
 #[tracing::instrument(skip(db))]
-pub async fn insert(db: impl PgExecutor<'_>, new: &NewCustomer) -> sqlx::Result<Customer> {
-    sqlx::query_as(
-        "INSERT INTO customers (name, email, phone) VALUES ($1, $2, $3)
-         RETURNING id, name, email, phone, status, created_at",
-    )
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    t: &CustomersTable,
+    new: &NewCustomer,
+) -> sqlx::Result<Customer> {
+    let ((columns, values), table) = (t.insert(), t.table);
+    sqlx::query_as(&format!(
+        "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {}",
+        t.columns()
+    ))
     .bind(&new.name)
     .bind(&new.email)
     .bind(&new.phone)
@@ -77,15 +96,24 @@ pub async fn insert(db: impl PgExecutor<'_>, new: &NewCustomer) -> sqlx::Result<
 #[tracing::instrument(skip(db))]
 pub async fn update(
     db: impl PgExecutor<'_>,
+    t: &CustomersTable,
     id: i64,
     changes: &CustomerChanges,
 ) -> sqlx::Result<Option<Customer>> {
-    sqlx::query_as(
-        "UPDATE customers SET name = COALESCE($2, name), email = COALESCE($3, email),
+    // A NULL parameter keeps the column: the name's value expressions are NULL for it too.
+    let name: Vec<String> = t
+        .name_values("$2")
+        .into_iter()
+        .map(|(column, value)| format!("{column} = COALESCE({value}, {column})"))
+        .collect();
+    let (name, email, table, live) = (name.join(", "), t.email, t.table, t.live());
+    sqlx::query_as(&format!(
+        "UPDATE {table} SET {name}, {email} = COALESCE($3, {email}),
                 phone = COALESCE($4, phone), status = COALESCE($5, status)
-         WHERE id = $1
-         RETURNING id, name, email, phone, status, created_at",
-    )
+         WHERE id = $1 AND {live}
+         RETURNING {}",
+        t.columns()
+    ))
     .bind(id)
     .bind(&changes.name)
     .bind(&changes.email)
@@ -97,21 +125,27 @@ pub async fn update(
 
 /// Locks the customer row so that no order slips in between the guard and the delete.
 #[tracing::instrument(skip(conn))]
-pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM customers WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+pub async fn lock(conn: &mut PgConnection, t: &CustomersTable, id: i64) -> sqlx::Result<bool> {
+    let (table, live) = (t.table, t.live());
+    let found: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT id FROM {table} WHERE id = $1 AND {live} FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
     Ok(found.is_some())
 }
 
+/// Removes the customer or, after `soft-delete`, only marks the row: audits keep it.
 #[tracing::instrument(skip(conn))]
-pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM customers WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
+pub async fn delete(conn: &mut PgConnection, t: &CustomersTable, id: i64) -> sqlx::Result<()> {
+    let table = t.table;
+    let sql = if t.soft_delete {
+        format!("UPDATE {table} SET deleted_at = now() WHERE id = $1")
+    } else {
+        format!("DELETE FROM {table} WHERE id = $1")
+    };
+    sqlx::query(&sql).bind(id).execute(conn).await?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 mod db;
 mod error;
 mod routes;
+mod shape;
 
 pub use error::ApiError;
 pub use routes::router;

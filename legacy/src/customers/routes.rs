@@ -1,8 +1,10 @@
 //! The customers service's HTTP API: CRUD on customers, and a profile that shows order
 //! figures it reads from the orders table.
 
+use std::sync::Arc;
+
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -12,18 +14,43 @@ use sqlx::PgPool;
 
 use super::ApiError;
 use super::db::{self, Customer, CustomerChanges, NewCustomer};
+use super::shape::CustomersTable;
 use crate::page::{PageParams, Paged};
 use kit::http::{Json, Path, Query};
+use kit::scenario::Releases;
 use kit::validate;
+
+/// What every handler gets: the shared pool, and the releases of the customers team.
+#[derive(Debug, Clone, FromRef)]
+struct Service {
+    pool: PgPool,
+    releases: Arc<Releases>,
+}
+
+impl Service {
+    /// The table's shape now, read once per request so that its queries agree. A release
+    /// shipped while the service runs is picked up within a second, without a restart.
+    async fn table(&self) -> Result<CustomersTable, ApiError> {
+        Ok(CustomersTable::from_releases(
+            &*self.releases.current().await?,
+        ))
+    }
+}
 
 /// The customers service's routes, with the layers every service gets.
 pub fn router(pool: PgPool) -> Router {
+    // The table is shared, so are its releases: this service reads only its team's.
+    let releases = Releases::new(pool.clone(), "schema_releases", Some("customers"));
+    let service = Service {
+        pool,
+        releases: Arc::new(releases),
+    };
     kit::http::finish(
         Router::new()
             .route("/customers", get(list).post(create))
             .route("/customers/{id}", get(show).patch(update).delete(remove))
             .route("/health", get(crate::health))
-            .with_state(pool),
+            .with_state(service),
     )
 }
 
@@ -54,11 +81,11 @@ struct UpdateCustomer {
 }
 
 async fn list(
-    State(pool): State<PgPool>,
+    State(svc): State<Service>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Paged<Customer>>, ApiError> {
     let page = params.page().map_err(ApiError::BadQuery)?;
-    let (items, total) = db::list(&pool, page).await?;
+    let (items, total) = db::list(&svc.pool, &svc.table().await?, page).await?;
     Ok(Json(Paged {
         items,
         limit: page.limit,
@@ -67,9 +94,12 @@ async fn list(
     }))
 }
 
-async fn show(State(pool): State<PgPool>, Path(id): Path<i64>) -> Result<Json<Profile>, ApiError> {
-    let customer = db::find(&pool, id).await?.ok_or(ApiError::NotFound(id))?;
-    let stats = db::order_stats(&pool, id).await?;
+async fn show(State(svc): State<Service>, Path(id): Path<i64>) -> Result<Json<Profile>, ApiError> {
+    let table = svc.table().await?;
+    let customer = db::find(&svc.pool, &table, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
+    let stats = db::order_stats(&svc.pool, id).await?;
     Ok(Json(Profile {
         customer,
         open_order_count: stats.open_order_count,
@@ -78,7 +108,7 @@ async fn show(State(pool): State<PgPool>, Path(id): Path<i64>) -> Result<Json<Pr
 }
 
 async fn create(
-    State(pool): State<PgPool>,
+    State(svc): State<Service>,
     Json(body): Json<CreateCustomer>,
 ) -> Result<impl IntoResponse, ApiError> {
     let new = NewCustomer {
@@ -86,7 +116,7 @@ async fn create(
         email: validate::email(&body.email)?,
         phone: validate::phone(body.phone.as_deref())?,
     };
-    let customer = db::insert(&pool, &new).await?;
+    let customer = db::insert(&svc.pool, &svc.table().await?, &new).await?;
     let location = format!("/customers/{}", customer.id);
     Ok((
         StatusCode::CREATED,
@@ -96,7 +126,7 @@ async fn create(
 }
 
 async fn update(
-    State(pool): State<PgPool>,
+    State(svc): State<Service>,
     Path(id): Path<i64>,
     Json(body): Json<UpdateCustomer>,
 ) -> Result<Json<Customer>, ApiError> {
@@ -106,7 +136,7 @@ async fn update(
         phone: validate::phone(body.phone.as_deref())?,
         status: body.status.as_deref().map(customer_status).transpose()?,
     };
-    let customer = db::update(&pool, id, &changes)
+    let customer = db::update(&svc.pool, &svc.table().await?, id, &changes)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     Ok(Json(customer))
@@ -114,16 +144,17 @@ async fn update(
 
 /// Refuses while the customer has open orders: a rule about the orders team's data,
 /// checked with the orders team's status values.
-async fn remove(State(pool): State<PgPool>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    let mut tx = pool.begin().await?;
-    if !db::lock(&mut tx, id).await? {
+async fn remove(State(svc): State<Service>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    let table = svc.table().await?;
+    let mut tx = svc.pool.begin().await?;
+    if !db::lock(&mut tx, &table, id).await? {
         return Err(ApiError::NotFound(id));
     }
     let count = db::open_order_count(&mut tx, id).await?;
     if count > 0 {
         return Err(ApiError::HasOpenOrders { id, count });
     }
-    db::delete(&mut tx, id).await?;
+    db::delete(&mut tx, &table, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,6 @@
-//! The orders service's SQL. Its own table is `orders`; the queries marked "reaches into
-//! customers" depend on the customers team's table, columns and status vocabulary.
+//! The orders service's SQL. Its own table is `orders`, and its queries of it are built
+//! from its current shape (`shape.rs`); the queries marked "reaches into customers" depend
+//! on the customers team's table, columns and status vocabulary, as they were when written.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -7,6 +8,8 @@ use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 
 use kit::http::page::Page;
+
+use super::shape::OrdersTable;
 
 /// An order as the API shows it: with its customer's name and email.
 #[derive(Debug, Clone, Serialize)]
@@ -56,10 +59,17 @@ impl From<OrderRow> for Order {
     }
 }
 
-/// Reaches into customers: the join that every order view is built on.
-const ORDER_VIEW: &str = "SELECT o.id, o.customer_id, o.status, o.total, o.created_at,
+/// Reaches into customers: the join that every order view is built on. Its orders half
+/// follows this team's releases; its customers half is that table as it was when this was
+/// written, and nobody tells this team when it changes.
+fn order_view(t: &OrdersTable) -> String {
+    let (status, total) = (t.status(), t.total());
+    format!(
+        "SELECT o.id, o.customer_id, {status} AS status, {total} AS total, o.created_at,
         c.name AS customer_name, c.email AS customer_email
-    FROM orders o LEFT JOIN customers c ON c.id = o.customer_id";
+    FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
+    )
+}
 
 /// Which orders a list shows.
 #[derive(Debug, Default, Clone)]
@@ -71,31 +81,38 @@ pub struct OrderFilter {
 #[tracing::instrument(skip(db))]
 pub async fn list(
     db: &PgPool,
+    t: &OrdersTable,
     filter: &OrderFilter,
     page: Page,
 ) -> sqlx::Result<(Vec<Order>, i64)> {
     const FILTER: &str =
         "($1::bigint IS NULL OR o.customer_id = $1) AND ($2::text IS NULL OR o.status = $2)";
+    let status = filter.status.as_deref().map(|status| t.stored(status));
     let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "{ORDER_VIEW} WHERE {FILTER} ORDER BY o.id LIMIT $3 OFFSET $4"
+        "{} WHERE {FILTER} ORDER BY o.id LIMIT $3 OFFSET $4",
+        order_view(t)
     ))
     .bind(filter.customer_id)
-    .bind(&filter.status)
+    .bind(status)
     .bind(page.limit)
     .bind(page.offset)
     .fetch_all(db)
     .await?;
     let total = sqlx::query_scalar(&format!("SELECT count(*) FROM orders o WHERE {FILTER}"))
         .bind(filter.customer_id)
-        .bind(&filter.status)
+        .bind(status)
         .fetch_one(db)
         .await?;
     Ok((rows.into_iter().map(Order::from).collect(), total))
 }
 
 #[tracing::instrument(skip(db))]
-pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Order>> {
-    let row: Option<OrderRow> = sqlx::query_as(&format!("{ORDER_VIEW} WHERE o.id = $1"))
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    t: &OrdersTable,
+    id: i64,
+) -> sqlx::Result<Option<Order>> {
+    let row: Option<OrderRow> = sqlx::query_as(&format!("{} WHERE o.id = $1", order_view(t)))
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -133,33 +150,52 @@ pub async fn insert_guest_customer(
     .await
 }
 
+/// A new order is `NEW`, said in the table's words: the column's default changes with them.
 #[tracing::instrument(skip(conn))]
 pub async fn insert(
     conn: &mut PgConnection,
+    t: &OrdersTable,
     customer_id: i64,
     total: Decimal,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar("INSERT INTO orders (customer_id, total) VALUES ($1, $2) RETURNING id")
-        .bind(customer_id)
-        .bind(total)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar(&format!(
+        "INSERT INTO orders (customer_id, status, total) VALUES ($1, $2, {}) RETURNING id",
+        t.stored_total("$3")
+    ))
+    .bind(customer_id)
+    .bind(t.stored("NEW"))
+    .bind(total)
+    .fetch_one(conn)
+    .await
 }
 
-/// The order's status, locked for a transition.
+/// The order's status, as the API names it, locked for a transition.
 #[tracing::instrument(skip(conn))]
-pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+pub async fn lock_status(
+    conn: &mut PgConnection,
+    t: &OrdersTable,
+    id: i64,
+) -> sqlx::Result<Option<String>> {
+    let status = t.status();
+    sqlx::query_scalar(&format!(
+        "SELECT {status} FROM orders o WHERE o.id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
 }
 
+/// Sets one of the API's statuses, stored in the table's words.
 #[tracing::instrument(skip(conn))]
-pub async fn set_status(conn: &mut PgConnection, id: i64, status: &str) -> sqlx::Result<()> {
+pub async fn set_status(
+    conn: &mut PgConnection,
+    t: &OrdersTable,
+    id: i64,
+    status: &str,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE orders SET status = $2 WHERE id = $1")
         .bind(id)
-        .bind(status)
+        .bind(t.stored(status))
         .execute(conn)
         .await?;
     Ok(())

@@ -1,8 +1,10 @@
 //! The orders service's HTTP API: orders with their customer, placing an order for an
 //! existing customer, guest checkout, status changes.
 
+use std::sync::Arc;
+
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -12,22 +14,45 @@ use sqlx::PgPool;
 
 use super::ApiError;
 use super::db::{self, Order, OrderFilter};
+use super::shape::OrdersTable;
 use crate::page::{PageParams, Paged};
 use kit::http::{Json, Path, Query};
+use kit::scenario::Releases;
 use kit::validate;
 
 /// The statuses an order moves through.
 pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];
 
+/// What every handler gets: the shared pool, and the releases of the orders team.
+#[derive(Debug, Clone, FromRef)]
+struct Service {
+    pool: PgPool,
+    releases: Arc<Releases>,
+}
+
+impl Service {
+    /// The table's shape now, read once per request so that its queries agree. A release
+    /// shipped while the service runs is picked up within a second, without a restart.
+    async fn table(&self) -> Result<OrdersTable, ApiError> {
+        Ok(OrdersTable::from_releases(&*self.releases.current().await?))
+    }
+}
+
 /// The orders service's routes, with the layers every service gets.
 pub fn router(pool: PgPool) -> Router {
+    // The table is shared, so are its releases: this service reads only its team's.
+    let releases = Releases::new(pool.clone(), "schema_releases", Some("orders"));
+    let service = Service {
+        pool,
+        releases: Arc::new(releases),
+    };
     kit::http::finish(
         Router::new()
             .route("/orders", get(list).post(create))
             .route("/orders/{id}", get(show).patch(update).delete(remove))
             .route("/guest-checkouts", post(guest_checkout))
             .route("/health", get(crate::health))
-            .with_state(pool),
+            .with_state(service),
     )
 }
 
@@ -64,7 +89,7 @@ struct ChangeStatus {
 }
 
 async fn list(
-    State(pool): State<PgPool>,
+    State(svc): State<Service>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Paged<Order>>, ApiError> {
     let page = PageParams {
@@ -85,7 +110,7 @@ async fn list(
         customer_id: params.customer_id,
         status: params.status,
     };
-    let (items, total) = db::list(&pool, &filter, page).await?;
+    let (items, total) = db::list(&svc.pool, &svc.table().await?, &filter, page).await?;
     Ok(Json(Paged {
         items,
         limit: page.limit,
@@ -94,19 +119,23 @@ async fn list(
     }))
 }
 
-async fn show(State(pool): State<PgPool>, Path(id): Path<i64>) -> Result<Json<Order>, ApiError> {
-    let order = db::find(&pool, id).await?.ok_or(ApiError::NotFound(id))?;
+async fn show(State(svc): State<Service>, Path(id): Path<i64>) -> Result<Json<Order>, ApiError> {
+    let table = svc.table().await?;
+    let order = db::find(&svc.pool, &table, id)
+        .await?
+        .ok_or(ApiError::NotFound(id))?;
     Ok(Json(order))
 }
 
 /// Accepts an order only for an existing, active customer, which it learns by reading
 /// the customers table.
 async fn create(
-    State(pool): State<PgPool>,
+    State(svc): State<Service>,
     Json(body): Json<PlaceOrder>,
 ) -> Result<impl IntoResponse, ApiError> {
     let total = validate::total(body.total)?;
-    let mut tx = pool.begin().await?;
+    let table = svc.table().await?;
+    let mut tx = svc.pool.begin().await?;
     match db::customer_status(&mut tx, body.customer_id)
         .await?
         .as_deref()
@@ -120,8 +149,8 @@ async fn create(
             ));
         }
     }
-    let id = db::insert(&mut tx, body.customer_id, total).await?;
-    let order = db::find(&mut *tx, id)
+    let id = db::insert(&mut tx, &table, body.customer_id, total).await?;
+    let order = db::find(&mut *tx, &table, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     tx.commit().await?;
@@ -131,17 +160,18 @@ async fn create(
 /// Registers the buyer as a customer (a write into the customers table) and places the
 /// order, in one transaction.
 async fn guest_checkout(
-    State(pool): State<PgPool>,
+    State(svc): State<Service>,
     Json(body): Json<GuestCheckout>,
 ) -> Result<impl IntoResponse, ApiError> {
     let name = validate::name(&body.name)?;
     let email = validate::email(&body.email)?;
     let phone = validate::phone(body.phone.as_deref())?;
     let total = validate::total(body.total)?;
-    let mut tx = pool.begin().await?;
+    let table = svc.table().await?;
+    let mut tx = svc.pool.begin().await?;
     let customer_id = db::insert_guest_customer(&mut tx, &name, &email, phone.as_deref()).await?;
-    let id = db::insert(&mut tx, customer_id, total).await?;
-    let order = db::find(&mut *tx, id)
+    let id = db::insert(&mut tx, &table, customer_id, total).await?;
+    let order = db::find(&mut *tx, &table, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     tx.commit().await?;
@@ -168,7 +198,7 @@ pub fn transition_allowed(from: &str, to: &str) -> bool {
 }
 
 async fn update(
-    State(pool): State<PgPool>,
+    State(svc): State<Service>,
     Path(id): Path<i64>,
     Json(body): Json<ChangeStatus>,
 ) -> Result<Json<Order>, ApiError> {
@@ -179,8 +209,9 @@ async fn update(
         }
         .into());
     }
-    let mut tx = pool.begin().await?;
-    let current = db::lock_status(&mut tx, id)
+    let table = svc.table().await?;
+    let mut tx = svc.pool.begin().await?;
+    let current = db::lock_status(&mut tx, &table, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     if !transition_allowed(&current, &body.status) {
@@ -190,16 +221,16 @@ async fn update(
             to: body.status,
         });
     }
-    db::set_status(&mut tx, id, &body.status).await?;
-    let order = db::find(&mut *tx, id)
+    db::set_status(&mut tx, &table, id, &body.status).await?;
+    let order = db::find(&mut *tx, &table, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     tx.commit().await?;
     Ok(Json(order))
 }
 
-async fn remove(State(pool): State<PgPool>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    if db::delete(&pool, id).await? {
+async fn remove(State(svc): State<Service>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    if db::delete(&svc.pool, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(id))

@@ -2,6 +2,8 @@
 //! resources and links, never the table behind them. `GET /v1/customers?ids=` is the batch
 //! lookup that lets the orders service show a page of orders with one call.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -12,21 +14,49 @@ use kit::http::conditional::{etag, not_modified, required_version};
 use kit::http::negotiate::{RootOf, negotiate};
 use kit::http::page::PageParams;
 use kit::http::{Json, Path, Query, RequestId};
+use kit::scenario::Releases;
 use kit::validate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
 use crate::db::{self, Customer, CustomerChanges, NewCustomer};
 use crate::error::ApiError;
 use crate::openapi::Problem;
+use crate::shape::CustomersTable;
+use crate::{AppState, OrdersClient};
 
 /// How many ids one batch lookup may name.
 pub const MAX_BATCH: usize = 200;
 
+/// What every handler gets: the caller's state, and the releases of the service's own
+/// tables, which only this service reads.
+#[derive(Debug, Clone)]
+struct Service {
+    pool: PgPool,
+    orders: Arc<OrdersClient>,
+    releases: Arc<Releases>,
+}
+
+impl Service {
+    /// The table's shape now. A handler reads it once, so that its queries agree with
+    /// each other.
+    async fn table(&self) -> Result<CustomersTable, ApiError> {
+        Ok(CustomersTable::from_releases(
+            &*self.releases.current().await?,
+        ))
+    }
+}
+
 /// The customers service's routes, with the layers every service gets.
 pub fn router(state: AppState) -> Router {
+    let releases = Releases::new(state.pool.clone(), "customers.schema_releases", None);
+    let state = Service {
+        pool: state.pool,
+        orders: state.orders,
+        releases: Arc::new(releases),
+    };
     kit::http::finish(
         Router::new()
             .route("/v1/customers", get(list).post(create))
@@ -243,7 +273,7 @@ fn parse_ids(ids: &str) -> Result<Vec<i64>, ApiError> {
     ),
 )]
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<CustomerPage>, ApiError> {
     let page = PageParams {
@@ -256,7 +286,8 @@ async fn list(
     let (customers, total, self_href) = match &params.ids {
         Some(ids) => {
             let ids = parse_ids(ids)?;
-            let found = db::by_ids(&state.pool, &ids).await?;
+            let table = state.table().await?;
+            let found = db::by_ids(&state.pool, &table, &ids).await?;
             let total = found.len() as i64;
             let joined: Vec<String> = ids.iter().map(i64::to_string).collect();
             (
@@ -266,7 +297,8 @@ async fn list(
             )
         }
         None => {
-            let (found, total) = db::list(&state.pool, page).await?;
+            let table = state.table().await?;
+            let (found, total) = db::list(&state.pool, &table, page).await?;
             (
                 found,
                 total,
@@ -318,11 +350,12 @@ async fn list(
     ),
 )]
 async fn show(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let customer = db::find(&state.pool, id)
+    let table = state.table().await?;
+    let customer = db::find(&state.pool, &table, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     let tag = etag(customer.version);
@@ -356,7 +389,7 @@ async fn show(
     ),
 )]
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     Json(body): Json<CreateCustomer>,
 ) -> Result<Response, ApiError> {
     let new = NewCustomer {
@@ -364,7 +397,8 @@ async fn create(
         email: validate::email(&body.email)?,
         phone: validate::phone(body.phone.as_deref())?,
     };
-    let customer = db::insert(&state.pool, &new).await?;
+    let table = state.table().await?;
+    let customer = db::insert(&state.pool, &table, &new).await?;
     let location = format!("/v1/customers/{}", customer.id);
     let tag = etag(customer.version);
     let body = CustomerBody::new(customer, state.orders.base_url());
@@ -412,7 +446,7 @@ async fn create(
     ),
 )]
 async fn update(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     Path(id): Path<i64>,
     headers: HeaderMap,
     Json(body): Json<UpdateCustomer>,
@@ -424,7 +458,8 @@ async fn update(
         phone: validate::phone(body.phone.as_deref())?,
         status: body.status.as_deref().map(customer_status).transpose()?,
     };
-    match db::update(&state.pool, id, &changes, expected).await? {
+    let table = state.table().await?;
+    match db::update(&state.pool, &table, id, &changes, expected).await? {
         Some(customer) => {
             let tag = etag(customer.version);
             Ok((
@@ -433,7 +468,9 @@ async fn update(
             )
                 .into_response())
         }
-        None if db::find(&state.pool, id).await?.is_some() => Err(ApiError::PreconditionFailed(id)),
+        None if db::find(&state.pool, &table, id).await?.is_some() => {
+            Err(ApiError::PreconditionFailed(id))
+        }
         None => Err(ApiError::NotFound(id)),
     }
 }
@@ -459,11 +496,12 @@ async fn update(
     ),
 )]
 async fn remove(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     Path(id): Path<i64>,
     RequestId(request_id): RequestId,
 ) -> Result<StatusCode, ApiError> {
-    db::find(&state.pool, id)
+    let table = state.table().await?;
+    db::find(&state.pool, &table, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     let stats = state
@@ -477,7 +515,7 @@ async fn remove(
             count: stats.open_order_count,
         });
     }
-    if db::delete(&state.pool, id).await? {
+    if db::delete(&state.pool, &table, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(id))
@@ -506,11 +544,12 @@ async fn remove(
     ),
 )]
 async fn profile(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     Path(id): Path<i64>,
     RequestId(request_id): RequestId,
 ) -> Result<Response, ApiError> {
-    let customer = db::find(&state.pool, id)
+    let table = state.table().await?;
+    let customer = db::find(&state.pool, &table, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     let customer = CustomerBody::new(customer, state.orders.base_url());
@@ -553,7 +592,7 @@ async fn profile(
     ),
 )]
 async fn health(
-    State(state): State<AppState>,
+    State(state): State<Service>,
 ) -> Result<Json<serde_json::Value>, kit::http::Problem> {
     kit::db::health(&state.pool).await
 }

@@ -8,6 +8,7 @@ mod error;
 mod openapi;
 mod orders_client;
 mod schema;
+mod shape;
 
 pub use api::router;
 pub use openapi::openapi_json;

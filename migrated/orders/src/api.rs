@@ -3,6 +3,7 @@
 //! writes that need a confirmed customer fail closed.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
@@ -14,16 +15,19 @@ use kit::consumer::UpstreamError;
 use kit::http::negotiate::{RootOf, negotiate};
 use kit::http::page::PageParams;
 use kit::http::{Json, Path, Query, RequestId};
+use kit::scenario::Releases;
 use kit::validate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
 use crate::customers_client::CustomerRef;
 use crate::db::{self, Order};
 use crate::error::ApiError;
 use crate::openapi::Problem;
+use crate::shape::OrdersTable;
+use crate::{AppState, CustomersClient};
 
 /// The statuses an order moves through.
 pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];
@@ -31,8 +35,31 @@ pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];
 /// The header that makes `POST /v1/orders` safe to retry.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
+/// What every handler gets: the caller's state, and the releases of the service's own
+/// tables, which only this service reads.
+#[derive(Debug, Clone)]
+struct Service {
+    pool: PgPool,
+    customers: Arc<CustomersClient>,
+    releases: Arc<Releases>,
+}
+
+impl Service {
+    /// The table's shape now. A handler reads it once, so that its queries agree with
+    /// each other.
+    async fn table(&self) -> Result<OrdersTable, ApiError> {
+        Ok(OrdersTable::from_releases(&*self.releases.current().await?))
+    }
+}
+
 /// The orders service's routes, with the layers every service gets.
 pub fn router(state: AppState) -> Router {
+    let releases = Releases::new(state.pool.clone(), "orders.schema_releases", None);
+    let state = Service {
+        pool: state.pool,
+        customers: state.customers,
+        releases: Arc::new(releases),
+    };
     kit::http::finish(
         Router::new()
             .route("/v1/orders", get(list).post(create))
@@ -240,7 +267,7 @@ struct ChangeStatus {
 }
 
 /// Looks the customers up in one call; an unreachable customers service degrades the read.
-async fn customers_of(state: &AppState, orders: &[Order], request_id: &str) -> Customers {
+async fn customers_of(state: &Service, orders: &[Order], request_id: &str) -> Customers {
     let ids: Vec<i64> = orders.iter().map(|o| o.customer_id).collect();
     match state.customers.lookup_many(&ids, request_id).await {
         Ok(known) => Customers::Known(known),
@@ -281,7 +308,7 @@ fn with_warning(customers: &Customers, response: impl IntoResponse) -> Response 
     ),
 )]
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     RequestId(request_id): RequestId,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ApiError> {
@@ -299,8 +326,10 @@ async fn list(
             STATUSES.join(", ")
         )));
     }
+    let table = state.table().await?;
     let (orders, total) = db::list(
         &state.pool,
+        &table,
         params.customer_id,
         params.status.as_deref(),
         page,
@@ -361,12 +390,13 @@ async fn list(
     ),
 )]
 async fn show(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     RequestId(request_id): RequestId,
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let order = db::find(&state.pool, id)
+    let table = state.table().await?;
+    let order = db::find(&state.pool, &table, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     let customers = customers_of(&state, std::slice::from_ref(&order), &request_id).await;
@@ -386,7 +416,7 @@ async fn show(
 /// Confirms the customer with its owner, over HTTP. Unreachable: fail closed (503), since
 /// an order for a customer nobody can vouch for is worse than no order.
 async fn confirm_customer(
-    state: &AppState,
+    state: &Service,
     customer_id: i64,
     request_id: &str,
 ) -> Result<CustomerRef, ApiError> {
@@ -423,7 +453,7 @@ async fn confirm_customer(
     ),
 )]
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     RequestId(request_id): RequestId,
     headers: HeaderMap,
     Json(body): Json<PlaceOrder>,
@@ -441,21 +471,22 @@ async fn create(
         },
     };
     let request_hash = format!("{}:{total}", body.customer_id);
+    let table = state.table().await?;
     if let Some(key) = &key
-        && let Some(order) = replay(&state, key, &request_hash).await?
+        && let Some(order) = replay(&state, &table, key, &request_hash).await?
     {
         return created(&state, order, &request_id).await;
     }
     let customer = confirm_customer(&state, body.customer_id, &request_id).await?;
     let mut tx = state.pool.begin().await?;
-    let order = db::insert(&mut tx, customer.id, total).await?;
+    let order = db::insert(&mut tx, &table, customer.id, total).await?;
     if let Some(key) = &key
         && let Err(err) = db::remember_key(&mut tx, key, &request_hash, order.id).await
     {
         // Two requests with one key raced; the other one won. Answer with its order.
         drop(tx);
         tracing::info!(%err, "idempotency key taken concurrently");
-        return match replay(&state, key, &request_hash).await? {
+        return match replay(&state, &table, key, &request_hash).await? {
             Some(order) => created(&state, order, &request_id).await,
             None => Err(err.into()),
         };
@@ -470,7 +501,8 @@ async fn create(
 }
 
 async fn replay(
-    state: &AppState,
+    state: &Service,
+    table: &OrdersTable,
     key: &str,
     request_hash: &str,
 ) -> Result<Option<Order>, ApiError> {
@@ -478,11 +510,11 @@ async fn replay(
     match db::idempotent_order(&mut conn, key).await? {
         None => Ok(None),
         Some((hash, _)) if hash != request_hash => Err(ApiError::IdempotencyKeyReused),
-        Some((_, order_id)) => Ok(db::find(&state.pool, order_id).await?),
+        Some((_, order_id)) => Ok(db::find(&state.pool, table, order_id).await?),
     }
 }
 
-async fn created(state: &AppState, order: Order, request_id: &str) -> Result<Response, ApiError> {
+async fn created(state: &Service, order: Order, request_id: &str) -> Result<Response, ApiError> {
     let customers = customers_of(state, std::slice::from_ref(&order), request_id).await;
     Ok(created_response(OrderBody::new(
         order,
@@ -525,7 +557,7 @@ fn created_response(body: OrderBody) -> Response {
     ),
 )]
 async fn guest_checkout(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     RequestId(request_id): RequestId,
     Json(body): Json<GuestCheckout>,
 ) -> Result<Response, ApiError> {
@@ -551,8 +583,9 @@ async fn guest_checkout(
         }
         Err(err) => return Err(err.into()),
     };
+    let table = state.table().await?;
     let mut tx = state.pool.begin().await?;
-    let order = db::insert(&mut tx, customer.id, total).await?;
+    let order = db::insert(&mut tx, &table, customer.id, total).await?;
     tx.commit().await?;
     let known = Customers::Known(HashMap::from([(customer.id, customer)]));
     Ok(created_response(OrderBody::new(
@@ -597,7 +630,7 @@ pub fn transition_allowed(from: &str, to: &str) -> bool {
     ),
 )]
 async fn update(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     RequestId(request_id): RequestId,
     Path(id): Path<i64>,
     Json(body): Json<ChangeStatus>,
@@ -609,8 +642,9 @@ async fn update(
         )
         .into());
     }
+    let table = state.table().await?;
     let mut tx = state.pool.begin().await?;
-    let current = db::lock_status(&mut tx, id)
+    let current = db::lock_status(&mut tx, &table, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     if !transition_allowed(&current, &body.status) {
@@ -620,7 +654,7 @@ async fn update(
             to: body.status,
         });
     }
-    let order = db::set_status(&mut tx, id, &body.status).await?;
+    let order = db::set_status(&mut tx, &table, id, &body.status).await?;
     tx.commit().await?;
     let customers = customers_of(&state, std::slice::from_ref(&order), &request_id).await;
     Ok(with_warning(
@@ -649,10 +683,7 @@ async fn update(
         (status = 503, description = "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     ),
 )]
-async fn remove(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+async fn remove(State(state): State<Service>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     if db::delete(&state.pool, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -679,10 +710,11 @@ async fn remove(
     ),
 )]
 async fn order_stats(
-    State(state): State<AppState>,
+    State(state): State<Service>,
     Path(customer_id): Path<i64>,
 ) -> Result<Json<OrderStatsBody>, ApiError> {
-    let stats = db::stats(&state.pool, customer_id).await?;
+    let table = state.table().await?;
+    let stats = db::stats(&state.pool, &table, customer_id).await?;
     Ok(Json(OrderStatsBody {
         customer_id,
         open_order_count: stats.open_order_count,
@@ -702,7 +734,7 @@ async fn order_stats(
     ),
 )]
 async fn health(
-    State(state): State<AppState>,
+    State(state): State<Service>,
 ) -> Result<Json<serde_json::Value>, kit::http::Problem> {
     kit::db::health(&state.pool).await
 }

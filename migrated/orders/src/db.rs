@@ -1,11 +1,16 @@
 //! The orders service's SQL: its own schema, and nothing else. Customers are ids here.
+//! Every query is built from the table's current shape (`shape.rs`), so a release of this
+//! team's changes the SQL here and nothing a client sees.
 
 use kit::http::page::Page;
 use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection, PgPool};
 use time::OffsetDateTime;
 
-/// A row of `orders.orders`. Never sent as is: the API has its own representation.
+use crate::shape::OrdersTable;
+
+/// An order as this service reads it, whatever its table looks like. Never sent as is:
+/// the API has its own representation.
 #[derive(Debug, Clone, FromRow)]
 pub struct Order {
     pub id: i64,
@@ -15,19 +20,21 @@ pub struct Order {
     pub created_at: OffsetDateTime,
 }
 
-const COLUMNS: &str = "id, customer_id, status, total, created_at";
 const FILTER: &str =
     "($1::bigint IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)";
 
 #[tracing::instrument(skip(pool))]
 pub async fn list(
     pool: &PgPool,
+    t: &OrdersTable,
     customer_id: Option<i64>,
     status: Option<&str>,
     page: Page,
 ) -> sqlx::Result<(Vec<Order>, i64)> {
+    let status = status.map(|s| t.stored(s));
     let orders = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders.orders WHERE {FILTER} ORDER BY id LIMIT $3 OFFSET $4"
+        "SELECT {} FROM orders.orders WHERE {FILTER} ORDER BY id LIMIT $3 OFFSET $4",
+        t.columns()
     ))
     .bind(customer_id)
     .bind(status)
@@ -46,9 +53,10 @@ pub async fn list(
 }
 
 #[tracing::instrument(skip(pool))]
-pub async fn find(pool: &PgPool, id: i64) -> sqlx::Result<Option<Order>> {
+pub async fn find(pool: &PgPool, t: &OrdersTable, id: i64) -> sqlx::Result<Option<Order>> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders.orders WHERE id = $1"
+        "SELECT {} FROM orders.orders WHERE id = $1",
+        t.columns()
     ))
     .bind(id)
     .fetch_optional(pool)
@@ -58,14 +66,19 @@ pub async fn find(pool: &PgPool, id: i64) -> sqlx::Result<Option<Order>> {
 #[tracing::instrument(skip(conn))]
 pub async fn insert(
     conn: &mut PgConnection,
+    t: &OrdersTable,
     customer_id: i64,
     total: Decimal,
 ) -> sqlx::Result<Order> {
+    // A new order is NEW in the API's words, whatever the table's word for it.
     sqlx::query_as(&format!(
-        "INSERT INTO orders.orders (customer_id, total) VALUES ($1, $2) RETURNING {COLUMNS}"
+        "INSERT INTO orders.orders (customer_id, status, total) VALUES ($1, $3, {}) RETURNING {}",
+        t.stored_total("$2"),
+        t.columns()
     ))
     .bind(customer_id)
     .bind(total)
+    .bind(t.stored("NEW"))
     .fetch_one(conn)
     .await
 }
@@ -100,21 +113,36 @@ pub async fn remember_key(
     Ok(())
 }
 
+/// The order's status, in the API's words, locked until the transaction ends.
 #[tracing::instrument(skip(conn))]
-pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT status FROM orders.orders WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-}
-
-#[tracing::instrument(skip(conn))]
-pub async fn set_status(conn: &mut PgConnection, id: i64, status: &str) -> sqlx::Result<Order> {
-    sqlx::query_as(&format!(
-        "UPDATE orders.orders SET status = $2 WHERE id = $1 RETURNING {COLUMNS}"
+pub async fn lock_status(
+    conn: &mut PgConnection,
+    t: &OrdersTable,
+    id: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(&format!(
+        "SELECT {} FROM orders.orders WHERE id = $1 FOR UPDATE",
+        t.api_status()
     ))
     .bind(id)
-    .bind(status)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Sets the API's `status` (one of `api::STATUSES`).
+#[tracing::instrument(skip(conn))]
+pub async fn set_status(
+    conn: &mut PgConnection,
+    t: &OrdersTable,
+    id: i64,
+    status: &str,
+) -> sqlx::Result<Order> {
+    sqlx::query_as(&format!(
+        "UPDATE orders.orders SET status = $2 WHERE id = $1 RETURNING {}",
+        t.columns()
+    ))
+    .bind(id)
+    .bind(t.stored(status))
     .fetch_one(conn)
     .await
 }
@@ -137,13 +165,18 @@ pub struct Stats {
 }
 
 #[tracing::instrument(skip(pool))]
-pub async fn stats(pool: &PgPool, customer_id: i64) -> sqlx::Result<Stats> {
-    sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE status IN ('NEW', 'PAID')) AS open_order_count,
-                COALESCE(sum(total) FILTER (WHERE status <> 'CANCELLED'), 0) AS lifetime_value
-         FROM orders.orders WHERE customer_id = $1",
-    )
+pub async fn stats(pool: &PgPool, t: &OrdersTable, customer_id: i64) -> sqlx::Result<Stats> {
+    // A customer without orders has 0, as ever: COALESCE after the conversion to money.
+    let lifetime = t.money("sum(total) FILTER (WHERE status <> $4)");
+    sqlx::query_as(&format!(
+        "SELECT count(*) FILTER (WHERE status IN ($2, $3)) AS open_order_count,
+                COALESCE({lifetime}, 0) AS lifetime_value
+         FROM orders.orders WHERE customer_id = $1"
+    ))
     .bind(customer_id)
+    .bind(t.stored("NEW"))
+    .bind(t.stored("PAID"))
+    .bind(t.stored("CANCELLED"))
     .fetch_one(pool)
     .await
 }

@@ -9,6 +9,7 @@ mod db;
 mod error;
 mod openapi;
 mod schema;
+mod shape;
 
 pub use api::router;
 pub use customers_client::CustomersClient;

@@ -1,0 +1,343 @@
+//! The catalogue of owner-side schema changes (`migrations/scenarios/<id>/`), how one is
+//! applied as the owner's release, and how an owner service learns which releases its
+//! tables have had. Each scenario holds a migration for the legacy shared schema and one
+//! for the migrated owner's schema; the owner's code change ships in the owner's crate and
+//! switches on [`Releases`]. Nothing here knows a service's tables.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, LazyLock, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+use crate::config::DatabaseUrl;
+
+/// How a pair is expected to take a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The consumer sees no difference.
+    Unaffected,
+    /// The consumer fails visibly: an SQL error, a 5xx.
+    Loud,
+    /// The consumer goes on, wrong: a wrong number, a broken business rule.
+    Silent,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unaffected => "unaffected",
+            Self::Loud => "broken loudly",
+            Self::Silent => "broken silently",
+        }
+    }
+}
+
+/// What a scenario says will happen to one pair.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Expected {
+    pub outcome: Outcome,
+    #[serde(default)]
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct ExpectedPairs {
+    legacy: Expected,
+    migrated: Expected,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    title: String,
+    owner: String,
+    lesson: String,
+    expected: ExpectedPairs,
+}
+
+/// One owner-side schema change.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The folder name, e.g. `rename-email`.
+    pub id: &'static str,
+    pub title: String,
+    /// The team that ships it: `customers` or `orders`.
+    pub owner: String,
+    /// What it teaches, to be read aloud.
+    pub lesson: String,
+    pub legacy: Expected,
+    pub migrated: Expected,
+    /// The migration for the legacy shared schema.
+    pub legacy_sql: &'static str,
+    /// The migration for the migrated owner's schema, run as the owner role.
+    pub migrated_sql: &'static str,
+}
+
+macro_rules! scenario_files {
+    ($($id:literal),+ $(,)?) => {
+        [$((
+            $id,
+            include_str!(concat!("../../migrations/scenarios/", $id, "/scenario.toml")),
+            include_str!(concat!("../../migrations/scenarios/", $id, "/legacy.sql")),
+            include_str!(concat!("../../migrations/scenarios/", $id, "/migrated.sql")),
+        )),+]
+    };
+}
+
+/// Every scenario's files, compiled in. A new scenario is a folder and a line here.
+const FILES: [(&str, &str, &str, &str); 7] = scenario_files![
+    "rename-email",
+    "split-name",
+    "money-in-cents",
+    "status-vocabulary",
+    "rename-table",
+    "soft-delete",
+    "required-column",
+];
+
+static CATALOGUE: LazyLock<Vec<Scenario>> = LazyLock::new(|| {
+    FILES
+        .iter()
+        .map(|&(id, manifest, legacy_sql, migrated_sql)| {
+            // The files are compiled in and checked by a unit test: a broken one is a bug.
+            let manifest: Manifest = toml::from_str(manifest)
+                .unwrap_or_else(|err| panic!("migrations/scenarios/{id}/scenario.toml: {err}"));
+            Scenario {
+                id,
+                title: manifest.title,
+                owner: manifest.owner,
+                lesson: manifest.lesson.trim().to_owned(),
+                legacy: manifest.expected.legacy,
+                migrated: manifest.expected.migrated,
+                legacy_sql,
+                migrated_sql,
+            }
+        })
+        .collect()
+});
+
+/// The whole catalogue, in teaching order.
+pub fn catalogue() -> &'static [Scenario] {
+    &CATALOGUE
+}
+
+/// A scenario id that is not in the catalogue.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown scenario {id:?}; the catalogue has: {}", valid.join(", "))]
+pub struct UnknownScenario {
+    pub id: String,
+    pub valid: Vec<&'static str>,
+}
+
+/// The scenario called `id`.
+pub fn find(id: &str) -> Result<&'static Scenario, UnknownScenario> {
+    catalogue()
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| UnknownScenario {
+            id: id.to_owned(),
+            valid: catalogue().iter().map(|s| s.id).collect(),
+        })
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Now,
+    Already,
+}
+
+/// Ships a release: runs `sql` and records `scenario` in `releases` (a table name, with
+/// extra columns as `columns`/`values`), in one transaction, as `role` if given. Applying
+/// a release twice does nothing the second time.
+pub async fn apply(
+    url: &DatabaseUrl,
+    role: Option<&str>,
+    releases: &str,
+    scenario: &Scenario,
+    sql: &str,
+    owner_column: bool,
+) -> Result<Applied, sqlx::Error> {
+    let mut conn = PgConnection::connect(url.expose()).await?;
+    let mut tx = conn.begin().await?;
+    if let Some(role) = role {
+        let set_role = format!("SET LOCAL ROLE \"{}\"", role.replace('"', "\"\""));
+        tx.execute(set_role.as_str()).await?;
+    }
+    let lock = format!("LOCK TABLE {releases} IN EXCLUSIVE MODE");
+    tx.execute(lock.as_str()).await?;
+    let done: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT scenario FROM {releases} WHERE scenario = $1"
+    ))
+    .bind(scenario.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if done.is_some() {
+        return Ok(Applied::Already);
+    }
+    tx.execute(sql).await?;
+    let record = if owner_column {
+        format!("INSERT INTO {releases} (scenario, owner) VALUES ($1, $2)")
+    } else {
+        format!("INSERT INTO {releases} (scenario) VALUES ($1)")
+    };
+    let mut insert = sqlx::query(&record).bind(scenario.id);
+    if owner_column {
+        insert = insert.bind(&scenario.owner);
+    }
+    insert.execute(&mut *tx).await?;
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(Applied::Now)
+}
+
+/// The releases an owner's tables have had, as the owner service sees them: read from its
+/// release table and re-read at most every second, so a release shipped while the service
+/// runs is picked up without a restart (the "reload").
+#[derive(Debug)]
+pub struct Releases {
+    pool: PgPool,
+    query: String,
+    cached: RwLock<Option<(Instant, Arc<BTreeSet<String>>)>>,
+}
+
+/// How long a read of the release table is trusted.
+pub const RELOAD_AFTER: Duration = Duration::from_secs(1);
+
+impl Releases {
+    /// Releases recorded in `table`, optionally only those of `owner` (a shared table).
+    pub fn new(pool: PgPool, table: &str, owner: Option<&str>) -> Self {
+        let query = match owner {
+            Some(owner) => format!(
+                "SELECT scenario FROM {table} WHERE owner = '{}'",
+                owner.replace('\'', "''")
+            ),
+            None => format!("SELECT scenario FROM {table}"),
+        };
+        Self {
+            pool,
+            query,
+            cached: RwLock::new(None),
+        }
+    }
+
+    /// The current set of applied scenario ids.
+    pub async fn current(&self) -> Result<Arc<BTreeSet<String>>, sqlx::Error> {
+        if let Ok(guard) = self.cached.read()
+            && let Some((read_at, releases)) = guard.as_ref()
+            && read_at.elapsed() < RELOAD_AFTER
+        {
+            return Ok(releases.clone());
+        }
+        let rows: Vec<String> = sqlx::query_scalar(&self.query)
+            .fetch_all(&self.pool)
+            .await?;
+        let releases = Arc::new(rows.into_iter().collect::<BTreeSet<_>>());
+        if let Ok(mut guard) = self.cached.write() {
+            *guard = Some((Instant::now(), releases.clone()));
+        }
+        Ok(releases)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_parses_and_names_an_owner_and_two_migrations() {
+        assert!(catalogue().len() >= 7);
+        for scenario in catalogue() {
+            assert!(
+                ["customers", "orders"].contains(&scenario.owner.as_str()),
+                "{}",
+                scenario.id
+            );
+            assert!(
+                !scenario.title.is_empty() && !scenario.lesson.is_empty(),
+                "{}",
+                scenario.id
+            );
+            assert!(
+                !scenario.legacy_sql.trim().is_empty() && !scenario.migrated_sql.trim().is_empty()
+            );
+            assert_eq!(
+                scenario.migrated.outcome,
+                Outcome::Unaffected,
+                "{}",
+                scenario.id
+            );
+            assert_ne!(
+                scenario.legacy.outcome,
+                Outcome::Unaffected,
+                "{}",
+                scenario.id
+            );
+        }
+    }
+
+    #[test]
+    fn at_least_two_scenarios_break_legacy_silently() {
+        let silent = catalogue()
+            .iter()
+            .filter(|s| s.legacy.outcome == Outcome::Silent)
+            .count();
+        assert!(silent >= 2, "{silent}");
+    }
+
+    #[test]
+    fn an_unknown_id_lists_the_valid_ones() {
+        let err = find("drop-everything").unwrap_err();
+        assert!(err.to_string().contains("rename-email"), "{err}");
+        assert!(err.to_string().contains("soft-delete"), "{err}");
+    }
+}
+
+/// `scenario list | apply <id>`, the same in both binaries.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ScenarioCommand {
+    /// List the catalogue: each owner-side release, and what it is expected to break.
+    List,
+    /// Ship an owner's release to this pair's database (applying it again does nothing).
+    Apply {
+        /// The scenario's id, as `scenario list` shows it.
+        id: String,
+    },
+}
+
+/// Which pair a command speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pair {
+    Legacy,
+    Migrated,
+}
+
+impl Pair {
+    pub fn expected(self, scenario: &Scenario) -> &Expected {
+        match self {
+            Self::Legacy => &scenario.legacy,
+            Self::Migrated => &scenario.migrated,
+        }
+    }
+}
+
+/// The catalogue as a table, with what each scenario is expected to do to `pair`.
+pub fn list(pair: Pair) -> String {
+    let mut out = format!(
+        "{:<18} {:<9} {:<16} {}\n",
+        "scenario", "owner", "expected", "title"
+    );
+    for scenario in catalogue() {
+        out.push_str(&format!(
+            "{:<18} {:<9} {:<16} {}\n",
+            scenario.id,
+            scenario.owner,
+            pair.expected(scenario).outcome.as_str(),
+            scenario.title
+        ));
+    }
+    out
+}

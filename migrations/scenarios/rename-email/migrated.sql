@@ -1,0 +1,1 @@
+ALTER TABLE customers.customers RENAME COLUMN email TO email_address;

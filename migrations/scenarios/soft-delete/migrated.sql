@@ -1,0 +1,1 @@
+ALTER TABLE customers.customers ADD COLUMN deleted_at TIMESTAMPTZ;

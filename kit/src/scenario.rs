@@ -4,7 +4,7 @@
 //! for the migrated owner's schema; the owner's code change ships in the owner's crate and
 //! switches on [`Releases`]. Nothing here knows a service's tables.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -37,10 +37,26 @@ impl Outcome {
 
 /// What a scenario says will happen to one pair.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Expected {
+    /// The worst the pair suffers.
     pub outcome: Outcome,
+    /// The SQLSTATE a loud break logs.
+    #[serde(default)]
+    pub sqlstate: Option<String>,
+    /// Flow by flow (ids as the matrix names them); a flow not named is unaffected.
+    #[serde(default)]
+    pub flows: BTreeMap<String, Outcome>,
+    /// The same, in a sentence.
     #[serde(default)]
     pub detail: String,
+}
+
+impl Expected {
+    /// What this pair is expected to suffer in flow `id`.
+    pub fn flow(&self, id: &str) -> Outcome {
+        self.flows.get(id).copied().unwrap_or(Outcome::Unaffected)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -274,6 +290,24 @@ mod tests {
                 scenario.legacy.outcome,
                 Outcome::Unaffected,
                 "{}",
+                scenario.id
+            );
+            // The pair's outcome is its worst flow's.
+            let worst = scenario
+                .legacy
+                .flows
+                .values()
+                .copied()
+                .max_by_key(|o| match o {
+                    Outcome::Unaffected => 0,
+                    Outcome::Silent => 1,
+                    Outcome::Loud => 2,
+                });
+            assert_eq!(worst, Some(scenario.legacy.outcome), "{}", scenario.id);
+            assert_eq!(
+                scenario.legacy.sqlstate.is_some(),
+                scenario.legacy.outcome == Outcome::Loud,
+                "{}: a loud break names its SQLSTATE",
                 scenario.id
             );
         }

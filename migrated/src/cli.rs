@@ -76,7 +76,7 @@ pub struct Secrets {
     #[arg(
         long,
         env = "MIGRATED_CUSTOMERS_DB_PASSWORD",
-        default_value = "customers-demo",
+        default_value = migrated_customers::DEMO_PASSWORD,
         global = true,
         hide_env_values = true,
         hide_default_value = true
@@ -87,7 +87,7 @@ pub struct Secrets {
     #[arg(
         long,
         env = "MIGRATED_ORDERS_DB_PASSWORD",
-        default_value = "orders-demo",
+        default_value = migrated_orders::DEMO_PASSWORD,
         global = true,
         hide_env_values = true,
         hide_default_value = true

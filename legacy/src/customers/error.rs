@@ -77,7 +77,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = self.problem();
         if problem.status_code().is_server_error() {
-            tracing::error!(error = %self, sqlstate = ?self.sqlstate(), "request failed");
+            tracing::error!(error = %self, sqlstate = self.sqlstate().as_deref(), "request failed");
         }
         problem.into_response()
     }

@@ -18,6 +18,10 @@ pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, migrate, owner, seed};
 /// The `application_name` of the service's connections.
 pub const APP: &str = "migrated-customers";
 
+/// The runtime role's password when none is configured: fine for a laptop, to be set for
+/// anything shared.
+pub const DEMO_PASSWORD: &str = "customers-demo";
+
 /// What every handler gets.
 #[derive(Debug, Clone)]
 pub struct AppState {

@@ -1,0 +1,153 @@
+//! `kit`: the tools around the two pairs. `kit matrix` ships every scenario to both pairs
+//! and prints what each consumer flow observed; `kit postgres` starts a disposable Postgres
+//! and prints its URL, for sessions that want one server for several commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use kit::DatabaseUrl;
+use kit::postgres::{Postgres, Purpose};
+use shared_db_kit::matrix;
+use shared_db_kit::pairs::{Databases, Passwords};
+
+/// Tools around the legacy and migrated pairs of shared-db-kit.
+#[derive(Debug, Parser)]
+#[command(name = "kit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ship every scenario to both pairs on fresh databases and print what broke.
+    ///
+    /// Each scenario runs twice, once per pair, each time on a new database copied from a
+    /// migrated, seeded template: the consumer flows are observed, the owner's release is
+    /// shipped, and the flows are observed again. Exits 1 if any observation contradicts
+    /// its scenario's stated expectation.
+    Matrix {
+        /// Postgres to make the databases on (admin credentials: it creates databases and
+        /// the migrated pair's roles, and drops the databases when done). Without it, a
+        /// disposable container (needs Docker).
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<DatabaseUrl>,
+        /// Also write the matrix as Markdown to this file.
+        #[arg(long, value_name = "PATH")]
+        markdown: Option<PathBuf>,
+        /// Also write the matrix as a self-contained HTML page to this file.
+        #[arg(long, value_name = "PATH")]
+        html: Option<PathBuf>,
+        #[command(flatten)]
+        passwords: Passwords,
+    },
+    /// Start a disposable Postgres container, print its URL, and remove it on Ctrl-C.
+    ///
+    /// Point several commands at one server with DATABASE_URL=<the printed URL>.
+    Postgres,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Matrix {
+            database_url,
+            markdown,
+            html,
+            passwords,
+        } => {
+            let errors = kit::telemetry::init_with_error_log(true);
+            match run_matrix(database_url, markdown, html, passwords, errors).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(err) => {
+                    eprintln!("kit matrix: {err:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Command::Postgres => {
+            kit::telemetry::init();
+            match Postgres::provision(None, Purpose::Run).await {
+                Ok(postgres) => {
+                    println!("{}", postgres.describe());
+                    println!("export DATABASE_URL={}", postgres.url().expose());
+                    println!("Press Ctrl-C to stop and remove it.");
+                    kit::shutdown::signal().await;
+                    postgres.release().await;
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("kit: {err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Runs the matrix and writes it out; `Ok(false)` when an observation contradicts its
+/// scenario's expectation.
+async fn run_matrix(
+    database_url: Option<DatabaseUrl>,
+    markdown: Option<PathBuf>,
+    html: Option<PathBuf>,
+    passwords: Passwords,
+    errors: kit::telemetry::ErrorLog,
+) -> anyhow::Result<bool> {
+    let agrees = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let verdict = agrees.clone();
+    kit::postgres::with_postgres(database_url, |admin, interrupted| async move {
+        let runs = kit::scenario::catalogue().len() as u64 * 2;
+        let bar = indicatif::ProgressBar::new(runs).with_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]")
+                .context("progress bar template")?,
+        );
+        let prefix = format!("kit_matrix_{}", std::process::id());
+        let mut databases = Databases::new(admin, passwords.clone(), &prefix);
+        let observed = tokio::select! {
+            observed = matrix::run(&mut databases, &passwords, &errors, |step| {
+                bar.inc(if bar.message().is_empty() { 0 } else { 1 });
+                bar.set_message(step.to_owned());
+            }) => observed,
+            () = interrupted.cancelled() => Err(anyhow::anyhow!("interrupted")),
+        };
+        bar.finish_and_clear();
+        // Whatever happened, leave the server as it was found.
+        let dropped = databases.drop_all().await;
+        let matrix = observed?;
+        dropped.context("dropping the matrix databases")?;
+        print!("{}", matrix.to_text());
+        if let Some(path) = &markdown {
+            std::fs::write(path, matrix.to_markdown())
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("Markdown: {}", path.display());
+        }
+        if let Some(path) = &html {
+            std::fs::write(path, matrix.to_html())
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("HTML: {}", path.display());
+        }
+        verdict.store(
+            matrix.contradictions().is_empty(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(())
+    })
+    .await?;
+    Ok(agrees.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

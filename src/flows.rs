@@ -1,0 +1,581 @@
+//! The cross-ownership flows of DESIGN.md, driven over HTTP against either pair, each
+//! answer reduced to its business meaning so that two runs can be compared field by field.
+//! The scenario tests and the impact matrix both observe through this one probe.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, bail};
+use kit::scenario::{Outcome, Pair};
+use kit::telemetry::ErrorLog;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// One thing a user of the pair does that crosses (or, for the owner rows, stays inside)
+/// an ownership line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Flow {
+    OrderView,
+    OrderList,
+    NewOrder,
+    OrderForDeletedCustomer,
+    GuestCheckout,
+    Profile,
+    DeleteGuard,
+    /// The customers service's own endpoints.
+    OwnerCustomers,
+    /// The orders service's own endpoints.
+    OwnerOrders,
+}
+
+impl Flow {
+    pub const ALL: [Flow; 9] = [
+        Flow::OrderView,
+        Flow::OrderList,
+        Flow::NewOrder,
+        Flow::OrderForDeletedCustomer,
+        Flow::GuestCheckout,
+        Flow::Profile,
+        Flow::DeleteGuard,
+        Flow::OwnerCustomers,
+        Flow::OwnerOrders,
+    ];
+
+    /// The consumer flows: one team using what the other owns.
+    pub const CONSUMER: [Flow; 7] = [
+        Flow::OrderView,
+        Flow::OrderList,
+        Flow::NewOrder,
+        Flow::OrderForDeletedCustomer,
+        Flow::GuestCheckout,
+        Flow::Profile,
+        Flow::DeleteGuard,
+    ];
+
+    /// The id scenario manifests use.
+    pub fn id(self) -> &'static str {
+        match self {
+            Flow::OrderView => "order_view",
+            Flow::OrderList => "order_list",
+            Flow::NewOrder => "new_order",
+            Flow::OrderForDeletedCustomer => "order_for_deleted_customer",
+            Flow::GuestCheckout => "guest_checkout",
+            Flow::Profile => "profile",
+            Flow::DeleteGuard => "delete_guard",
+            Flow::OwnerCustomers => "owner_customers",
+            Flow::OwnerOrders => "owner_orders",
+        }
+    }
+
+    /// A column header.
+    pub fn short(self) -> &'static str {
+        match self {
+            Flow::OrderView => "order view",
+            Flow::OrderList => "order list",
+            Flow::NewOrder => "new order",
+            Flow::OrderForDeletedCustomer => "deleted cust.",
+            Flow::GuestCheckout => "guest checkout",
+            Flow::Profile => "profile",
+            Flow::DeleteGuard => "delete guard",
+            Flow::OwnerCustomers | Flow::OwnerOrders => "owner's own",
+        }
+    }
+
+    /// What the flow is, in a sentence.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Flow::OrderView => "orders shows an order with its customer's name and email",
+            Flow::OrderList => "orders lists a customer's orders with the customer's name",
+            Flow::NewOrder => {
+                "orders checks the customer exists and is active, then places an order"
+            }
+            Flow::OrderForDeletedCustomer => "orders refuses an order for a deleted customer",
+            Flow::GuestCheckout => "orders creates a guest customer at checkout",
+            Flow::Profile => "customers shows open orders and lifetime value",
+            Flow::DeleteGuard => "customers refuses to delete a customer with open orders",
+            Flow::OwnerCustomers => "the customers service's own list and get",
+            Flow::OwnerOrders => "the orders service's own list and get",
+        }
+    }
+
+    /// The owner's own endpoints of `team` (`customers` or `orders`).
+    pub fn owner_of(team: &str) -> Flow {
+        if team == "orders" {
+            Flow::OwnerOrders
+        } else {
+            Flow::OwnerCustomers
+        }
+    }
+
+    /// What a scenario's manifest expects of this flow in `pair`. The owner's own
+    /// endpoints are always expected to keep working: the owner adapted.
+    pub fn expected(self, scenario: &kit::scenario::Scenario, pair: Pair) -> Outcome {
+        pair.expected(scenario).flow(self.id())
+    }
+}
+
+/// What one flow answered: the part compared between runs, and what the service logged
+/// at ERROR while answering, if anything.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// `{"status", "body"}` for a success, `{"status", "type"}` for a problem.
+    pub value: Value,
+    pub logged: Vec<kit::telemetry::LoggedError>,
+}
+
+impl Answer {
+    pub fn status(&self) -> u16 {
+        self.value["status"]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or(0)
+    }
+
+    /// The SQLSTATE the service logged, if it logged one.
+    pub fn sqlstate(&self) -> Option<&str> {
+        self.logged.iter().find_map(|l| l.sqlstate.as_deref())
+    }
+}
+
+/// Every flow's answer, from one run of [`Probe::observe`].
+pub type Observed = BTreeMap<Flow, Answer>;
+
+/// How a flow's answer after a release compares with its answer before.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Impact {
+    Unaffected,
+    /// A server error: the status and problem type, and the error the service logged.
+    Loud {
+        error: String,
+        sqlstate: Option<String>,
+    },
+    /// A different answer without a server error: what it was and what it became.
+    Silent {
+        expected: String,
+        observed: String,
+    },
+}
+
+impl Impact {
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Impact::Unaffected => Outcome::Unaffected,
+            Impact::Loud { .. } => Outcome::Loud,
+            Impact::Silent { .. } => Outcome::Silent,
+        }
+    }
+
+    /// The impact in a line: the error, or expected versus observed.
+    pub fn detail(&self) -> String {
+        match self {
+            Impact::Unaffected => String::new(),
+            Impact::Loud { error, .. } => error.clone(),
+            Impact::Silent { expected, observed } => {
+                format!("expected {expected}; observed {observed}")
+            }
+        }
+    }
+}
+
+/// Compares a flow's answers before and after: equal is unaffected, a 5xx is loud, any
+/// other difference is silent.
+pub fn impact(before: &Answer, after: &Answer) -> Impact {
+    if before.value == after.value {
+        return Impact::Unaffected;
+    }
+    if after.status() >= 500 {
+        let logged = after
+            .logged
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let problem = after.value["type"].as_str().unwrap_or("no problem type");
+        let error = if logged.is_empty() {
+            format!("HTTP {} {problem}", after.status())
+        } else {
+            format!("HTTP {} {problem}; logged {logged}", after.status())
+        };
+        return Impact::Loud {
+            error,
+            sqlstate: after.sqlstate().map(str::to_owned),
+        };
+    }
+    let (expected, observed) = if before.status() == after.status() {
+        let mut changes = Vec::new();
+        diff(
+            "",
+            &before.value["body"],
+            &after.value["body"],
+            &mut changes,
+        );
+        changes.into_iter().unzip::<_, _, Vec<_>, Vec<_>>()
+    } else {
+        (vec![summary(&before.value)], vec![summary(&after.value)])
+    };
+    Impact::Silent {
+        expected: expected.join(", "),
+        observed: observed.join(", "),
+    }
+}
+
+/// "HTTP 409 /problems/customer-has-open-orders", or "HTTP 201".
+fn summary(value: &Value) -> String {
+    match value["type"].as_str() {
+        Some(problem) => format!("HTTP {} {problem}", value["status"]),
+        None => format!("HTTP {}", value["status"]),
+    }
+}
+
+/// The leaves that differ between `a` and `b`, as "path value" pairs.
+fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String)>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for key in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                diff(
+                    &path,
+                    x.get(key).unwrap_or(&Value::Null),
+                    y.get(key).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (a, b)) in x.iter().zip(y).enumerate() {
+                diff(&format!("{path}[{i}]"), a, b, out);
+            }
+        }
+        _ if a != b => {
+            let name = if path.is_empty() { "body" } else { path };
+            out.push((format!("{name} {a}"), format!("{name} {b}")));
+        }
+        _ => {}
+    }
+}
+
+/// Drives one running pair's flows.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub http: reqwest::Client,
+    pub customers: String,
+    pub orders: String,
+    pub pair: Pair,
+    /// Where the services' ERROR lines go, when they run in this process.
+    pub errors: Option<ErrorLog>,
+}
+
+/// The number of seed customers: the probe deletes customers from the end of the range.
+const CUSTOMERS: i64 = kit::seed::CUSTOMERS;
+
+impl Probe {
+    pub fn new(pair: Pair, customers: &str, orders: &str, errors: Option<ErrorLog>) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap_or_default(),
+            customers: customers.to_owned(),
+            orders: orders.to_owned(),
+            pair,
+            errors,
+        }
+    }
+
+    fn v(&self) -> &'static str {
+        match self.pair {
+            Pair::Legacy => "",
+            Pair::Migrated => "/v1",
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        base: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value, Vec<kit::telemetry::LoggedError>)> {
+        let url = format!("{base}{}{path}", self.v());
+        let mut request = self.http.request(method.clone(), &url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("{method} {url}"))?;
+        let status = response.status().as_u16();
+        let request_id = response
+            .headers()
+            .get(kit::http::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let logged = match (&self.errors, request_id) {
+            (Some(errors), Some(id)) => errors.for_request(&id),
+            _ => Vec::new(),
+        };
+        let body = response.json().await.unwrap_or(Value::Null);
+        Ok((status, body, logged))
+    }
+
+    async fn answer(
+        &self,
+        method: Method,
+        base: &str,
+        path: &str,
+        body: Option<Value>,
+        pick: impl Fn(&Value) -> Value,
+    ) -> anyhow::Result<Answer> {
+        let (status, body, logged) = self.send(method, base, path, body).await?;
+        let value = if status >= 400 {
+            json!({ "status": status, "type": body["type"] })
+        } else {
+            json!({ "status": status, "body": pick(&body) })
+        };
+        Ok(Answer { value, logged })
+    }
+
+    /// Runs every flow once. `round` (1, 2, ...) keeps the writes of two runs apart (other
+    /// customers, other emails), so that what they observe can be compared.
+    pub async fn observe(&self, round: i64) -> anyhow::Result<Observed> {
+        let (customers, orders) = (self.customers.as_str(), self.orders.as_str());
+        let mut seen = Observed::new();
+        seen.insert(
+            Flow::OrderView,
+            self.answer(Method::GET, orders, "/orders/1", None, order_fields)
+                .await?,
+        );
+        seen.insert(
+            Flow::OrderList,
+            self.answer(
+                Method::GET,
+                orders,
+                "/orders?customer_id=3&limit=5",
+                None,
+                |b| items(b, order_fields),
+            )
+            .await?,
+        );
+        seen.insert(
+            Flow::NewOrder,
+            self.answer(
+                Method::POST,
+                orders,
+                "/orders",
+                Some(json!({ "customer_id": 1, "total": "42.50" })),
+                order_fields,
+            )
+            .await?,
+        );
+        // The owner deletes a customer without orders; the consumer is then asked for an
+        // order for that customer.
+        let gone = CUSTOMERS - round;
+        let (deleted, _, _) = self
+            .send(
+                Method::DELETE,
+                customers,
+                &format!("/customers/{gone}"),
+                None,
+            )
+            .await?;
+        if deleted != 204 {
+            bail!("the customers service did not delete customer {gone}: HTTP {deleted}");
+        }
+        seen.insert(
+            Flow::OrderForDeletedCustomer,
+            self.answer(
+                Method::POST,
+                orders,
+                "/orders",
+                Some(json!({ "customer_id": gone, "total": 5 })),
+                |b| json!({ "customer_id_matches": b["customer_id"] == gone }),
+            )
+            .await?,
+        );
+        let email = format!("guest{round}@example.com");
+        seen.insert(
+            Flow::GuestCheckout,
+            self.answer(
+                Method::POST,
+                orders,
+                "/guest-checkouts",
+                Some(json!({ "name": "Grace Guest", "email": email, "total": "19.99" })),
+                |b| {
+                    json!({
+                        "name": b["customer"]["name"],
+                        "email_is_the_guests": b["customer"]["email"] == email.as_str(),
+                        "total": b["total"],
+                        "status": b["status"],
+                    })
+                },
+            )
+            .await?,
+        );
+        let (profile, stats): (&str, fn(&Value) -> &Value) = match self.pair {
+            Pair::Legacy => ("/customers/7", |b| b),
+            Pair::Migrated => ("/customers/7/profile", |b| &b["order_stats"]),
+        };
+        seen.insert(
+            Flow::Profile,
+            self.answer(Method::GET, customers, profile, None, |b| {
+                let s = stats(b);
+                json!({ "open_order_count": s["open_order_count"], "lifetime_value": s["lifetime_value"] })
+            })
+            .await?,
+        );
+        // A customer with open orders in the seed: 2 in the first round, 4 in the second.
+        seen.insert(
+            Flow::DeleteGuard,
+            self.answer(
+                Method::DELETE,
+                customers,
+                &format!("/customers/{}", 2 * round),
+                None,
+                |_| Value::Null,
+            )
+            .await?,
+        );
+        let list = self
+            .answer(Method::GET, customers, "/customers?limit=3", None, |b| {
+                items(b, |c| json!([c["id"], c["name"], c["email"], c["status"]]))
+            })
+            .await?;
+        let one = self
+            .answer(Method::GET, customers, "/customers/9", None, |c| {
+                json!([c["id"], c["name"], c["email"], c["phone"], c["status"]])
+            })
+            .await?;
+        seen.insert(Flow::OwnerCustomers, both(list, one));
+        let list = self
+            .answer(
+                Method::GET,
+                orders,
+                "/orders?status=PAID&limit=3",
+                None,
+                |b| {
+                    items(b, |o| {
+                        json!([o["id"], o["customer_id"], o["status"], o["total"]])
+                    })
+                },
+            )
+            .await?;
+        let one = self
+            .answer(Method::GET, orders, "/orders/5", None, |o| {
+                json!([o["id"], o["customer_id"], o["status"], o["total"]])
+            })
+            .await?;
+        seen.insert(Flow::OwnerOrders, both(list, one));
+        Ok(seen)
+    }
+}
+
+fn order_fields(o: &Value) -> Value {
+    json!({ "customer_id": o["customer_id"], "status": o["status"], "total": o["total"], "customer": o["customer"] })
+}
+
+fn items(page: &Value, each: impl Fn(&Value) -> Value) -> Value {
+    page["items"]
+        .as_array()
+        .map(|items| items.iter().map(each).collect())
+        .unwrap_or(Value::Null)
+}
+
+/// Two answers as one: the worse status, both values, every logged error.
+fn both(first: Answer, second: Answer) -> Answer {
+    let status = first.status().max(second.status());
+    let value = if status >= 400 {
+        let failed = if first.status() >= second.status() {
+            &first.value
+        } else {
+            &second.value
+        };
+        json!({ "status": status, "type": failed["type"] })
+    } else {
+        json!({ "status": status, "body": [first.value["body"], second.value["body"]] })
+    };
+    let mut logged = first.logged;
+    logged.extend(second.logged);
+    Answer { value, logged }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(value: Value) -> Answer {
+        Answer {
+            value,
+            logged: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn equal_answers_are_unaffected() {
+        let a = answer(json!({ "status": 200, "body": { "n": 1 } }));
+        assert_eq!(impact(&a, &a.clone()), Impact::Unaffected);
+    }
+
+    #[test]
+    fn a_server_error_is_loud_and_carries_what_was_logged() {
+        let before = answer(json!({ "status": 200, "body": { "n": 1 } }));
+        let mut after = answer(json!({ "status": 500, "type": "/problems/internal" }));
+        after.logged.push(kit::telemetry::LoggedError {
+            message: "request failed".into(),
+            error: Some("column c.email does not exist".into()),
+            sqlstate: Some("42703".into()),
+        });
+        let Impact::Loud { error, sqlstate } = impact(&before, &after) else {
+            panic!("not loud");
+        };
+        assert_eq!(sqlstate.as_deref(), Some("42703"));
+        assert_eq!(
+            error,
+            "HTTP 500 /problems/internal; logged SQLSTATE 42703: column c.email does not exist"
+        );
+    }
+
+    #[test]
+    fn a_changed_value_is_silent_and_names_the_field() {
+        let before = answer(json!({ "status": 200, "body": { "count": 3, "name": "Ada" } }));
+        let after = answer(json!({ "status": 200, "body": { "count": 0, "name": "Ada" } }));
+        assert_eq!(
+            impact(&before, &after),
+            Impact::Silent {
+                expected: "count 3".into(),
+                observed: "count 0".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_changed_status_below_500_is_silent() {
+        let before = answer(json!({ "status": 409, "type": "/problems/customer-has-open-orders" }));
+        let after = answer(json!({ "status": 204, "body": null }));
+        assert_eq!(
+            impact(&before, &after).detail(),
+            "expected HTTP 409 /problems/customer-has-open-orders; observed HTTP 204"
+        );
+    }
+
+    #[test]
+    fn every_flow_a_manifest_names_exists() {
+        for scenario in kit::scenario::catalogue() {
+            for id in scenario
+                .legacy
+                .flows
+                .keys()
+                .chain(scenario.migrated.flows.keys())
+            {
+                assert!(
+                    Flow::CONSUMER.iter().any(|f| f.id() == id),
+                    "{}: unknown flow {id}",
+                    scenario.id
+                );
+            }
+        }
+    }
+}

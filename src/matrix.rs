@@ -1,0 +1,442 @@
+//! The impact matrix: every scenario shipped to both pairs on fresh databases, every
+//! consumer flow observed before and after, and the difference classified. Nothing in a
+//! cell comes from a scenario's expectations; they are only compared with it afterwards.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use kit::scenario::{Outcome, Pair, Scenario};
+use kit::telemetry::ErrorLog;
+
+use crate::flows::{Flow, Impact, Probe, impact};
+use crate::pairs::{self, Databases, Passwords, pair_name};
+
+/// One observed cell: a scenario's effect on one flow of one pair.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    pub scenario: &'static Scenario,
+    pub pair: Pair,
+    pub flow: Flow,
+    pub impact: Impact,
+}
+
+impl Cell {
+    /// What the scenario's manifest says this cell should be.
+    pub fn expected(&self) -> Outcome {
+        self.flow.expected(self.scenario, self.pair)
+    }
+
+    /// Why this observation contradicts the manifest, if it does.
+    pub fn contradiction(&self) -> Option<String> {
+        let expected = self.expected();
+        let observed = self.impact.outcome();
+        let at = format!(
+            "{} · {} · {}",
+            self.scenario.id,
+            pair_name(self.pair),
+            self.flow.short()
+        );
+        if observed != expected {
+            return Some(format!(
+                "{at}: expected {}, observed {} {}",
+                expected.as_str(),
+                observed.as_str(),
+                self.impact.detail()
+            ));
+        }
+        let wanted = self.pair.expected(self.scenario).sqlstate.as_deref();
+        if let Impact::Loud { sqlstate, .. } = &self.impact
+            && wanted.is_some()
+            && sqlstate.as_deref() != wanted
+        {
+            return Some(format!(
+                "{at}: expected SQLSTATE {}, observed {}",
+                wanted.unwrap_or_default(),
+                sqlstate.as_deref().unwrap_or("none logged")
+            ));
+        }
+        None
+    }
+}
+
+/// The whole run.
+#[derive(Debug, Clone)]
+pub struct Matrix {
+    pub cells: Vec<Cell>,
+    pub wall: Duration,
+}
+
+/// The columns: every consumer flow, then the releasing owner's own endpoints.
+pub const COLUMNS: usize = Flow::CONSUMER.len() + 1;
+
+/// Observes every scenario of the catalogue on both pairs. `progress` hears of each run as
+/// it starts (`scenario · pair`).
+pub async fn run(
+    databases: &mut Databases,
+    passwords: &Passwords,
+    errors: &ErrorLog,
+    mut progress: impl FnMut(&str),
+) -> anyhow::Result<Matrix> {
+    let started = Instant::now();
+    let mut cells = Vec::new();
+    for scenario in kit::scenario::catalogue() {
+        for pair in [Pair::Legacy, Pair::Migrated] {
+            progress(&format!("{} · {}", scenario.id, pair_name(pair)));
+            cells.extend(observe(databases, passwords, errors, scenario, pair).await?);
+        }
+    }
+    Ok(Matrix {
+        cells,
+        wall: started.elapsed(),
+    })
+}
+
+/// One scenario on one pair: fresh database, baseline, the owner's release, again.
+async fn observe(
+    databases: &mut Databases,
+    passwords: &Passwords,
+    errors: &ErrorLog,
+    scenario: &'static Scenario,
+    pair: Pair,
+) -> anyhow::Result<Vec<Cell>> {
+    let name = format!("{}_{}", scenario.id, pair_name(pair));
+    let url = databases.fresh(pair, &name).await?;
+    let running = pairs::start(pair, &url, passwords).await?;
+    let probe = Probe::new(
+        pair,
+        &running.customers,
+        &running.orders,
+        Some(errors.clone()),
+    );
+    let before = probe.observe(1).await?;
+    pairs::ship(pair, &url, scenario).await?;
+    // The owner picks its release up on its next read of its release table.
+    tokio::time::sleep(kit::scenario::RELOAD_AFTER + Duration::from_millis(200)).await;
+    let after = probe.observe(2).await?;
+    drop(running);
+    databases.drop_one(&name).await?;
+    let flows = Flow::CONSUMER
+        .into_iter()
+        .chain([Flow::owner_of(&scenario.owner)]);
+    Ok(flows
+        .filter_map(|flow| {
+            Some(Cell {
+                scenario,
+                pair,
+                flow,
+                impact: impact(before.get(&flow)?, after.get(&flow)?),
+            })
+        })
+        .collect())
+}
+
+impl Matrix {
+    /// Every cell that contradicts its scenario's manifest.
+    pub fn contradictions(&self) -> Vec<String> {
+        self.cells.iter().filter_map(Cell::contradiction).collect()
+    }
+
+    /// The legacy consumer flows that no scenario broke (the catalogue should leave none).
+    pub fn legacy_flows_never_broken(&self) -> Vec<Flow> {
+        Flow::CONSUMER
+            .into_iter()
+            .filter(|flow| {
+                !self.cells.iter().any(|c| {
+                    c.pair == Pair::Legacy && c.flow == *flow && c.impact != Impact::Unaffected
+                })
+            })
+            .collect()
+    }
+
+    fn rows(&self) -> impl Iterator<Item = (&'static Scenario, Pair, Vec<&Cell>)> {
+        kit::scenario::catalogue().iter().flat_map(move |scenario| {
+            [Pair::Legacy, Pair::Migrated].into_iter().map(move |pair| {
+                let row = self
+                    .cells
+                    .iter()
+                    .filter(|c| c.scenario.id == scenario.id && c.pair == pair)
+                    .collect();
+                (scenario, pair, row)
+            })
+        })
+    }
+
+    fn broken(&self) -> impl Iterator<Item = &Cell> {
+        self.cells.iter().filter(|c| c.impact != Impact::Unaffected)
+    }
+
+    fn counts(&self, pair: Pair) -> (usize, usize, usize) {
+        let of = |outcome| {
+            self.cells
+                .iter()
+                .filter(|c| c.pair == pair && c.impact.outcome() == outcome)
+                .count()
+        };
+        (
+            of(Outcome::Unaffected),
+            of(Outcome::Loud),
+            of(Outcome::Silent),
+        )
+    }
+
+    /// The closing lines: totals, coverage, and the verdict against the manifests.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for pair in [Pair::Legacy, Pair::Migrated] {
+            let (ok, loud, silent) = self.counts(pair);
+            let _ = writeln!(
+                out,
+                "{:<8}  {ok} unaffected, {loud} broken loudly, {silent} broken silently",
+                pair_name(pair)
+            );
+        }
+        let never = self.legacy_flows_never_broken();
+        if never.is_empty() {
+            let _ = writeln!(
+                out,
+                "Every legacy consumer flow was broken by at least one scenario."
+            );
+        } else {
+            let names: Vec<_> = never.iter().map(|f| f.short()).collect();
+            let _ = writeln!(out, "Legacy flows no scenario broke: {}.", names.join(", "));
+        }
+        let contradictions = self.contradictions();
+        if contradictions.is_empty() {
+            let _ = writeln!(
+                out,
+                "Every observation matches its scenario's stated expectation."
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{} observations contradict their scenario's expectation:",
+                contradictions.len()
+            );
+            for c in contradictions {
+                let _ = writeln!(out, "  ✘ {c}");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "Observed in {:.1} s on fresh databases ({} scenarios × 2 pairs).",
+            self.wall.as_secs_f64(),
+            kit::scenario::catalogue().len()
+        );
+        out
+    }
+
+    /// The table for a terminal, then what broke and how, then the summary.
+    pub fn to_text(&self) -> String {
+        let mut table = comfy_table::Table::new();
+        table
+            .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        table.set_header(headers());
+        for (scenario, pair, row) in self.rows() {
+            let mut line = vec![scenario.id.to_owned(), pair_name(pair).to_owned()];
+            line.extend(row.iter().map(|c| short_cell(&c.impact)));
+            table.add_row(line);
+        }
+        let mut out = format!("{table}\n\nWhat broke, as observed:\n");
+        for cell in self.broken() {
+            let _ = writeln!(
+                out,
+                "  {} · {} · {}: {} — {}",
+                cell.scenario.id,
+                pair_name(cell.pair),
+                cell.flow.short(),
+                cell.impact.outcome().as_str(),
+                cell.impact.detail()
+            );
+        }
+        out.push('\n');
+        out.push_str(&self.summary());
+        out
+    }
+
+    /// The same as Markdown.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::from("## Impact matrix\n\n");
+        let headers = headers();
+        let _ = writeln!(out, "| {} |", headers.join(" | "));
+        let _ = writeln!(out, "|{}", "---|".repeat(headers.len()));
+        for (scenario, pair, row) in self.rows() {
+            let cells: Vec<_> = row
+                .iter()
+                .map(|c| match c.impact {
+                    Impact::Unaffected => "✅ ok".to_owned(),
+                    _ => format!("**{}**", short_cell(&c.impact)),
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} |",
+                scenario.id,
+                pair_name(pair),
+                cells.join(" | ")
+            );
+        }
+        out.push_str("\n### What broke, as observed\n\n");
+        for cell in self.broken() {
+            let _ = writeln!(
+                out,
+                "- `{}` · {} · {}: **{}** — {}",
+                cell.scenario.id,
+                pair_name(cell.pair),
+                cell.flow.short(),
+                cell.impact.outcome().as_str(),
+                cell.impact.detail().replace('|', "\\|")
+            );
+        }
+        out.push_str("\n```\n");
+        out.push_str(&self.summary());
+        out.push_str("```\n");
+        out
+    }
+
+    /// The same as one self-contained HTML page, large enough for a projector.
+    pub fn to_html(&self) -> String {
+        let mut rows = String::new();
+        for (scenario, pair, row) in self.rows() {
+            let _ = write!(
+                rows,
+                "<tr class=\"{}\"><th title=\"{}\">{}</th><td>{}</td>",
+                pair_name(pair),
+                escape(&scenario.title),
+                escape(scenario.id),
+                pair_name(pair)
+            );
+            for cell in row {
+                let class = match cell.impact.outcome() {
+                    Outcome::Unaffected => "ok",
+                    Outcome::Loud => "loud",
+                    Outcome::Silent => "silent",
+                };
+                let _ = write!(
+                    rows,
+                    "<td class=\"{class}\" title=\"{}\">{}</td>",
+                    escape(&cell.impact.detail()),
+                    escape(&short_cell(&cell.impact))
+                );
+            }
+            rows.push_str("</tr>\n");
+        }
+        let mut details = String::new();
+        for cell in self.broken() {
+            let _ = writeln!(
+                details,
+                "<li><code>{}</code> · {} · {}: <b>{}</b> — {}</li>",
+                escape(cell.scenario.id),
+                pair_name(cell.pair),
+                escape(cell.flow.short()),
+                cell.impact.outcome().as_str(),
+                escape(&cell.impact.detail())
+            );
+        }
+        let head: String = headers()
+            .iter()
+            .map(|h| format!("<th>{}</th>", escape(h)))
+            .collect();
+        format!(
+            r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>shared-db-kit: impact matrix</title>
+<style>
+body {{ font: 18px/1.4 system-ui, sans-serif; margin: 2rem; background: #fff; color: #111; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #999; padding: .4rem .7rem; text-align: left; }}
+tr.migrated td, tr.migrated th {{ border-bottom: 3px solid #333; }}
+td.ok {{ background: #d9f2d9; }}
+td.loud {{ background: #f8c4c4; font-weight: bold; }}
+td.silent {{ background: #ffe08a; font-weight: bold; }}
+pre {{ background: #f4f4f4; padding: 1rem; }}
+</style></head><body>
+<h1>Impact matrix</h1>
+<p>Each owner-side release shipped to both pairs on fresh databases; every cell compares what the consumer observed before and after. Hover a cell for the detail.</p>
+<table><thead><tr>{head}</tr></thead><tbody>
+{rows}</tbody></table>
+<h2>What broke, as observed</h2>
+<ul>
+{details}</ul>
+<pre>{}</pre>
+</body></html>
+"#,
+            escape(&self.summary())
+        )
+    }
+}
+
+fn headers() -> Vec<String> {
+    ["scenario", "pair"]
+        .into_iter()
+        .chain(Flow::CONSUMER.iter().map(|f| f.short()))
+        .chain(["owner's own"])
+        .map(str::to_owned)
+        .collect()
+}
+
+fn short_cell(impact: &Impact) -> String {
+    match impact {
+        Impact::Unaffected => "ok".to_owned(),
+        Impact::Loud {
+            sqlstate: Some(sqlstate),
+            ..
+        } => format!("LOUD {sqlstate}"),
+        Impact::Loud { .. } => "LOUD".to_owned(),
+        Impact::Silent { .. } => "SILENT".to_owned(),
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matrix(impact: Impact) -> Matrix {
+        let scenario = kit::scenario::find("money-in-cents").expect("in the catalogue");
+        Matrix {
+            cells: vec![Cell {
+                scenario,
+                pair: Pair::Legacy,
+                flow: Flow::Profile,
+                impact,
+            }],
+            wall: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn an_observation_that_differs_from_the_manifest_is_a_contradiction() {
+        // The manifest says the legacy profile breaks silently; observing it unaffected is
+        // exactly the regression the run must report.
+        let m = matrix(Impact::Unaffected);
+        assert_eq!(m.contradictions().len(), 1, "{:?}", m.contradictions());
+        assert!(m.summary().contains("contradict"));
+    }
+
+    #[test]
+    fn an_observation_that_matches_is_not() {
+        let m = matrix(Impact::Silent {
+            expected: "lifetime_value \"10.00\"".into(),
+            observed: "lifetime_value \"1000.00\"".into(),
+        });
+        assert!(m.contradictions().is_empty());
+    }
+
+    #[test]
+    fn every_rendering_shows_the_observed_detail() {
+        let m = matrix(Impact::Silent {
+            expected: "a <b>".into(),
+            observed: "c".into(),
+        });
+        assert!(m.to_text().contains("expected a <b>; observed c"));
+        assert!(m.to_markdown().contains("expected a <b>; observed c"));
+        assert!(m.to_html().contains("expected a &lt;b&gt;; observed c"));
+    }
+}

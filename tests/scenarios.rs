@@ -1,0 +1,290 @@
+//! The owner-side schema changes of `migrations/scenarios`, each shipped to both pairs on
+//! fresh databases while both services run: the migrated consumer's every response stays
+//! identical, field by field; the legacy consumer breaks exactly as the scenario says; the
+//! owner's own endpoints keep working in both.
+
+// Tests fail by panicking; an unwrap is an assertion here.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use kit::harness::TestContext;
+use kit::scenario::{Applied, Pair};
+use kit::telemetry::ErrorLog;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use shared_db_kit::flows::{Flow, Observed, Probe, impact};
+use shared_db_kit::{matrix, pairs};
+use support::{LegacyApp, MigratedApp, spawn_legacy, spawn_migrated};
+
+fn main() -> ExitCode {
+    let _ = ERRORS.set(kit::telemetry::init_with_error_log(true));
+    kit::harness::main(kit::tests![
+        rename_email_breaks_legacy_order_views_and_guest_checkout_loudly,
+        split_name_breaks_legacy_order_views_and_guest_checkout_loudly,
+        rename_table_breaks_every_legacy_read_and_write_of_customers_loudly,
+        required_column_breaks_legacy_guest_checkout_loudly,
+        money_in_cents_multiplies_legacy_lifetime_values_by_100_silently,
+        status_vocabulary_zeroes_legacy_open_orders_and_lets_the_delete_guard_pass_silently,
+        soft_delete_lets_legacy_accept_orders_for_deleted_customers_silently,
+        shipping_a_release_twice_changes_nothing,
+    ])
+}
+
+/// Where the services spawned in this process log their errors.
+static ERRORS: OnceLock<ErrorLog> = OnceLock::new();
+
+/// Both pairs on fresh databases, observed at baseline, then after the owner's release.
+struct Run {
+    legacy: LegacyApp,
+    legacy_before: Observed,
+    legacy_after: Observed,
+    _migrated: MigratedApp,
+}
+
+async fn run(ctx: &TestContext, id: &str) -> Run {
+    let scenario = kit::scenario::find(id).unwrap();
+    let (legacy, migrated) = (spawn_legacy(ctx).await, spawn_migrated(ctx).await);
+    let errors = ERRORS.get().cloned();
+    let legacy_probe = Probe::new(
+        Pair::Legacy,
+        &legacy.customers,
+        &legacy.orders,
+        errors.clone(),
+    );
+    let migrated_probe = Probe::new(
+        Pair::Migrated,
+        &migrated.customers,
+        &migrated.orders,
+        errors,
+    );
+    let legacy_before = legacy_probe.observe(1).await.unwrap();
+    let migrated_before = migrated_probe.observe(1).await.unwrap();
+    // Baseline sanity: the rules hold before anything changed.
+    assert_eq!(
+        legacy_before[&Flow::OrderForDeletedCustomer].value["type"],
+        "/problems/unknown-customer"
+    );
+    assert_eq!(
+        legacy_before[&Flow::DeleteGuard].value["type"],
+        "/problems/customer-has-open-orders"
+    );
+
+    let shipped = (
+        pairs::ship(Pair::Legacy, &legacy.database.url, scenario)
+            .await
+            .unwrap(),
+        pairs::ship(Pair::Migrated, &migrated.database.url, scenario)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(shipped, (Applied::Now, Applied::Now));
+    // The owners pick the release up on their next read of their release table.
+    tokio::time::sleep(kit::scenario::RELOAD_AFTER + Duration::from_millis(200)).await;
+    let legacy_after = legacy_probe.observe(2).await.unwrap();
+    let migrated_after = migrated_probe.observe(2).await.unwrap();
+
+    // Migrated: every answer, the owner's own included, is the same field by field.
+    assert_eq!(
+        migrated_after, migrated_before,
+        "{id}: the migrated pair changed"
+    );
+    // Legacy: every flow breaks as the manifest says (and with its SQLSTATE), or not at all;
+    // the releasing owner's own endpoints keep working.
+    let flows = Flow::CONSUMER
+        .into_iter()
+        .chain([Flow::owner_of(&scenario.owner)]);
+    let contradictions: Vec<_> = flows
+        .filter_map(|flow| {
+            matrix::Cell {
+                scenario,
+                pair: Pair::Legacy,
+                flow,
+                impact: impact(&legacy_before[&flow], &legacy_after[&flow]),
+            }
+            .contradiction()
+        })
+        .collect();
+    assert!(contradictions.is_empty(), "{contradictions:#?}");
+    Run {
+        legacy,
+        legacy_before,
+        legacy_after,
+        _migrated: migrated,
+    }
+}
+
+/// The answer of `flow` after the release: a problem's status and type, or the body.
+fn after(run: &Run, flow: Flow) -> &Value {
+    &run.legacy_after[&flow].value
+}
+
+fn internal_error() -> Value {
+    json!({ "status": 500, "type": "/problems/internal" })
+}
+
+/// What the service logged for `flow` after the release.
+fn logged_sqlstate(run: &Run, flow: Flow) -> Option<&str> {
+    run.legacy_after[&flow].sqlstate()
+}
+
+async fn rename_email_breaks_legacy_order_views_and_guest_checkout_loudly(ctx: TestContext) {
+    let run = run(&ctx, "rename-email").await;
+
+    for flow in [
+        Flow::OrderView,
+        Flow::OrderList,
+        Flow::NewOrder,
+        Flow::GuestCheckout,
+    ] {
+        assert_eq!(after(&run, flow), &internal_error(), "{flow:?}");
+        assert_eq!(logged_sqlstate(&run, flow), Some("42703"), "{flow:?}");
+    }
+}
+
+async fn split_name_breaks_legacy_order_views_and_guest_checkout_loudly(ctx: TestContext) {
+    let run = run(&ctx, "split-name").await;
+
+    for flow in [
+        Flow::OrderView,
+        Flow::OrderList,
+        Flow::NewOrder,
+        Flow::GuestCheckout,
+    ] {
+        assert_eq!(after(&run, flow), &internal_error(), "{flow:?}");
+        assert_eq!(logged_sqlstate(&run, flow), Some("42703"), "{flow:?}");
+    }
+}
+
+async fn rename_table_breaks_every_legacy_read_and_write_of_customers_loudly(ctx: TestContext) {
+    let run = run(&ctx, "rename-table").await;
+
+    for flow in [
+        Flow::OrderView,
+        Flow::OrderList,
+        Flow::NewOrder,
+        Flow::OrderForDeletedCustomer,
+        Flow::GuestCheckout,
+    ] {
+        assert_eq!(after(&run, flow), &internal_error(), "{flow:?}");
+        assert_eq!(logged_sqlstate(&run, flow), Some("42P01"), "{flow:?}");
+    }
+}
+
+async fn required_column_breaks_legacy_guest_checkout_loudly(ctx: TestContext) {
+    let run = run(&ctx, "required-column").await;
+
+    assert_eq!(after(&run, Flow::GuestCheckout), &internal_error());
+    assert_eq!(logged_sqlstate(&run, Flow::GuestCheckout), Some("23502"));
+    let guests: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM customers WHERE email = 'guest2@example.com'")
+            .fetch_one(&run.legacy.db)
+            .await
+            .unwrap();
+    assert_eq!(guests, 0, "the failed checkout wrote nothing");
+}
+
+async fn money_in_cents_multiplies_legacy_lifetime_values_by_100_silently(ctx: TestContext) {
+    let run = run(&ctx, "money-in-cents").await;
+    let value = |o: &Observed| {
+        o[&Flow::Profile].value["body"]["lifetime_value"]
+            .as_str()
+            .unwrap()
+            .parse::<Decimal>()
+            .unwrap()
+    };
+
+    assert_eq!(
+        after(&run, Flow::Profile)["status"],
+        200,
+        "no error anywhere"
+    );
+    // Both numbers are read from the service, not computed here.
+    assert_eq!(
+        value(&run.legacy_after),
+        value(&run.legacy_before) * Decimal::from(100)
+    );
+}
+
+async fn status_vocabulary_zeroes_legacy_open_orders_and_lets_the_delete_guard_pass_silently(
+    ctx: TestContext,
+) {
+    let run = run(&ctx, "status-vocabulary").await;
+
+    assert!(
+        run.legacy_before[&Flow::Profile].value["body"]["open_order_count"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(after(&run, Flow::Profile)["body"]["open_order_count"], 0);
+    assert_eq!(
+        after(&run, Flow::DeleteGuard),
+        &json!({ "status": 204, "body": null }),
+        "customer 4 had open orders"
+    );
+    let orphaned_open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orders WHERE customer_id IS NULL AND status IN ('pending', 'paid')",
+    )
+    .fetch_one(&run.legacy.db)
+    .await
+    .unwrap();
+    assert!(
+        orphaned_open > 0,
+        "the database now holds open orders of a deleted customer"
+    );
+}
+
+async fn soft_delete_lets_legacy_accept_orders_for_deleted_customers_silently(ctx: TestContext) {
+    let run = run(&ctx, "soft-delete").await;
+    let gone = kit::seed::CUSTOMERS - 2;
+
+    assert_eq!(
+        after(&run, Flow::OrderForDeletedCustomer),
+        &json!({ "status": 201, "body": { "customer_id_matches": true } })
+    );
+    let (deleted_at_set, orders): (bool, i64) = sqlx::query_as(
+        "SELECT c.deleted_at IS NOT NULL, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id)
+         FROM customers c WHERE c.id = $1",
+    )
+    .bind(gone)
+    .fetch_one(&run.legacy.db)
+    .await
+    .unwrap();
+    assert!(
+        deleted_at_set && orders == 1,
+        "an order now belongs to a deleted customer"
+    );
+}
+
+async fn shipping_a_release_twice_changes_nothing(ctx: TestContext) {
+    let (legacy, migrated) = (spawn_legacy(&ctx).await, spawn_migrated(&ctx).await);
+    let scenario = kit::scenario::find("rename-email").unwrap();
+
+    for (pair, url) in [
+        (Pair::Legacy, &legacy.database.url),
+        (Pair::Migrated, &migrated.database.url),
+    ] {
+        let first = pairs::ship(pair, url, scenario).await.unwrap();
+        let second = pairs::ship(pair, url, scenario).await.unwrap();
+        assert_eq!(
+            (first, second),
+            (Applied::Now, Applied::Already),
+            "{pair:?}"
+        );
+    }
+    let legacy_releases: i64 = sqlx::query_scalar("SELECT count(*) FROM schema_releases")
+        .fetch_one(&legacy.db)
+        .await
+        .unwrap();
+    let migrated_releases: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM customers.schema_releases")
+            .fetch_one(&migrated.db)
+            .await
+            .unwrap();
+    assert_eq!((legacy_releases, migrated_releases), (1, 1));
+}

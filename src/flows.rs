@@ -28,18 +28,6 @@ pub enum Flow {
 }
 
 impl Flow {
-    pub const ALL: [Flow; 9] = [
-        Flow::OrderView,
-        Flow::OrderList,
-        Flow::NewOrder,
-        Flow::OrderForDeletedCustomer,
-        Flow::GuestCheckout,
-        Flow::Profile,
-        Flow::DeleteGuard,
-        Flow::OwnerCustomers,
-        Flow::OwnerOrders,
-    ];
-
     /// The consumer flows: one team using what the other owns.
     pub const CONSUMER: [Flow; 7] = [
         Flow::OrderView,

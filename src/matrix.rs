@@ -333,6 +333,17 @@ impl Matrix {
                 escape(&cell.impact.detail())
             );
         }
+        let mut lessons = String::new();
+        for scenario in kit::scenario::catalogue() {
+            let _ = writeln!(
+                lessons,
+                "<dt><code>{}</code> ({}): {}</dt><dd>{}</dd>",
+                escape(scenario.id),
+                escape(&scenario.owner),
+                escape(&scenario.title),
+                escape(&scenario.lesson)
+            );
+        }
         let head: String = headers()
             .iter()
             .map(|h| format!("<th>{}</th>", escape(h)))
@@ -350,6 +361,7 @@ td.ok {{ background: #d9f2d9; }}
 td.loud {{ background: #f8c4c4; font-weight: bold; }}
 td.silent {{ background: #ffe08a; font-weight: bold; }}
 pre {{ background: #f4f4f4; padding: 1rem; }}
+dd {{ margin: 0 0 1rem 2rem; }}
 </style></head><body>
 <h1>Impact matrix</h1>
 <p>Each owner-side release shipped to both pairs on fresh databases; every cell compares what the consumer observed before and after. Hover a cell for the detail.</p>
@@ -359,6 +371,9 @@ pre {{ background: #f4f4f4; padding: 1rem; }}
 <ul>
 {details}</ul>
 <pre>{}</pre>
+<h2>The releases</h2>
+<dl>
+{lessons}</dl>
 </body></html>
 "#,
             escape(&self.summary())

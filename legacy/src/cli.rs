@@ -1,6 +1,7 @@
 //! The `legacy` command line: start the pair, one service, or run the schema tasks.
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -9,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use kit::scenario::{Applied, Pair, ScenarioCommand};
 
+use crate::check::Service;
 use crate::{CUSTOMERS_APP, ORDERS_APP, customers, orders};
 
 /// The legacy pair: customers and orders sharing one database and one login.
@@ -57,27 +59,34 @@ pub enum Command {
     Migrate,
     /// Insert the seed customers and orders that are missing, then exit.
     Seed,
+    /// Prepare every SQL statement both services run against a running pair's database and
+    /// list the ones its schema breaks. Exit code 0: none broken; 1: some broken; 2: the
+    /// check could not run.
+    Check,
     /// The owner-side schema changes: list them, or ship one to this database.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
 }
 
-/// Runs the command until it completes or Ctrl-C.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command until it completes or Ctrl-C; returns the process's exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.clone().unwrap_or(Command::Up);
     if let Command::Scenario(ScenarioCommand::List) = command {
         print!("{}", kit::scenario::list(Pair::Legacy));
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Check = command {
+        return Ok(ExitCode::from(check(cli.database_url.as_ref()).await));
     }
     if let Command::Scenario(ScenarioCommand::Apply { id }) = &command {
         kit::scenario::find(id)?; // an unknown id is refused before anything else
     }
     if let Command::Up = command {
-        return kit::postgres::with_postgres(
-            cli.database_url.clone(),
-            |url, shutdown| async move { up(&cli, &url, shutdown).await },
-        )
-        .await;
+        kit::postgres::with_postgres(cli.database_url.clone(), |url, shutdown| async move {
+            up(&cli, &url, shutdown).await
+        })
+        .await?;
+        return Ok(ExitCode::SUCCESS);
     }
     let Some(url) = cli.database_url.clone() else {
         anyhow::bail!(
@@ -90,7 +99,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         );
     };
     match command {
-        Command::Up | Command::Scenario(ScenarioCommand::List) => unreachable!("handled above"),
+        Command::Up | Command::Check | Command::Scenario(ScenarioCommand::List) => {
+            unreachable!("handled above")
+        }
         Command::Scenario(ScenarioCommand::Apply { id }) => {
             let scenario = kit::scenario::find(&id)?;
             // The shared login can do anything to any table: that is the problem.
@@ -123,6 +134,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Customers => {
             let shutdown = kit::shutdown::on_signal();
+            crate::check::warn_at_startup(&url, &[Service::Customers]).await;
             let listener = kit::http::bind(cli.customers_addr, "--customers-addr").await?;
             println!("customers listening on http://{}", listener.local_addr()?);
             let app = customers::router(kit::db::pool(&url, CUSTOMERS_APP)?);
@@ -130,13 +142,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Orders => {
             let shutdown = kit::shutdown::on_signal();
+            crate::check::warn_at_startup(&url, &[Service::Orders]).await;
             let listener = kit::http::bind(cli.orders_addr, "--orders-addr").await?;
             println!("orders listening on http://{}", listener.local_addr()?);
             let app = orders::router(kit::db::pool(&url, ORDERS_APP)?);
             kit::http::serve(listener, app, shutdown).await?;
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `legacy check`: the report on stdout and its exit code; 2, with one line on stderr that
+/// says the way out, when there is no database to check.
+async fn check(url: Option<&DatabaseUrl>) -> u8 {
+    let Some(url) = url else {
+        eprintln!(
+            "legacy check: no database to check: pass a running pair's database with \
+             --database-url or DATABASE_URL (check starts no container)"
+        );
+        return 2;
+    };
+    match crate::check::run(url, &Service::BOTH).await {
+        Ok(report) => {
+            print!("{report}");
+            report.exit_code()
+        }
+        Err(err) => {
+            eprintln!(
+                "legacy check: {err}; pass a running pair's database with --database-url or \
+                 DATABASE_URL"
+            );
+            2
+        }
+    }
 }
 
 async fn up(cli: &Cli, url: &DatabaseUrl, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -145,6 +183,7 @@ async fn up(cli: &Cli, url: &DatabaseUrl, shutdown: CancellationToken) -> anyhow
         .await
         .context("seeding the shared schema")?;
     tracing::info!(applied, inserted, "shared schema migrated and seeded");
+    crate::check::warn_at_startup(url, &Service::BOTH).await;
     if shutdown.is_cancelled() {
         return Ok(());
     }

@@ -2,6 +2,7 @@
 //! one login. Each owns a table, on paper; in the code each reads, and sometimes writes,
 //! the other's. It works on day one. `migrations/scenarios` shows what happens next.
 
+pub mod check;
 pub mod cli;
 pub mod customers;
 pub mod orders;

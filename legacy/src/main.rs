@@ -9,7 +9,7 @@ async fn main() -> ExitCode {
     kit::telemetry::init();
     let cli = legacy::cli::Cli::parse();
     match legacy::cli::run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("legacy: {err:#}");
             ExitCode::FAILURE

@@ -49,3 +49,32 @@ fn refuses_a_url_that_is_not_postgres() {
         "the password is not echoed: {stderr}"
     );
 }
+
+#[test]
+fn check_without_a_url_says_where_to_point_it_and_exits_2() {
+    let (code, stderr) = legacy(&["check"]);
+
+    assert_eq!(code, 2);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--database-url"), "{stderr}");
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+}
+
+#[test]
+fn check_against_an_unreachable_database_exits_2_in_one_line() {
+    // Port 1 on loopback: nothing listens there.
+    let (code, stderr) = legacy(&[
+        "--database-url",
+        "postgres://legacy:hunter2@127.0.0.1:1/legacy",
+        "check",
+    ]);
+
+    assert_eq!(code, 2);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+    assert!(stderr.contains("--database-url"), "{stderr}");
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password is not echoed: {stderr}"
+    );
+}

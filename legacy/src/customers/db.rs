@@ -1,6 +1,8 @@
 //! The customers service's SQL. The first queries touch its own table and are built from
 //! its current shape (`shape.rs`); the last two reach into the orders service's table and
 //! depend on its columns and its status vocabulary, as they were when they were written.
+//! Each query's text comes from one function or const, which [`statements`] lists too:
+//! `legacy check` prepares exactly what runs.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -10,6 +12,7 @@ use time::OffsetDateTime;
 use kit::http::page::Page;
 
 use super::shape::CustomersTable;
+use crate::check::Statement;
 
 /// A customer as the API returns it, whatever the table looks like today.
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -40,24 +43,34 @@ pub struct CustomerChanges {
     pub status: Option<&'static str>,
 }
 
+fn list_sql(t: &CustomersTable) -> String {
+    let (columns, table, live) = (t.columns(), t.table, t.live());
+    format!("SELECT {columns} FROM {table} WHERE {live} ORDER BY id LIMIT $1 OFFSET $2")
+}
+
+fn count_sql(t: &CustomersTable) -> String {
+    let (table, live) = (t.table, t.live());
+    format!("SELECT count(*) FROM {table} WHERE {live}")
+}
+
 #[tracing::instrument(skip(db))]
 pub async fn list(
     db: &PgPool,
     t: &CustomersTable,
     page: Page,
 ) -> sqlx::Result<(Vec<Customer>, i64)> {
-    let (columns, table, live) = (t.columns(), t.table, t.live());
-    let customers = sqlx::query_as(&format!(
-        "SELECT {columns} FROM {table} WHERE {live} ORDER BY id LIMIT $1 OFFSET $2"
-    ))
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE {live}"))
-        .fetch_one(db)
+    let customers = sqlx::query_as(&list_sql(t))
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(db)
         .await?;
+    let total = sqlx::query_scalar(&count_sql(t)).fetch_one(db).await?;
     Ok((customers, total))
+}
+
+fn find_sql(t: &CustomersTable) -> String {
+    let (columns, table, live) = (t.columns(), t.table, t.live());
+    format!("SELECT {columns} FROM {table} WHERE id = $1 AND {live}")
 }
 
 #[tracing::instrument(skip(db))]
@@ -66,13 +79,18 @@ pub async fn find(
     t: &CustomersTable,
     id: i64,
 ) -> sqlx::Result<Option<Customer>> {
-    let (columns, table, live) = (t.columns(), t.table, t.live());
-    sqlx::query_as(&format!(
-        "SELECT {columns} FROM {table} WHERE id = $1 AND {live}"
-    ))
-    .bind(id)
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(&find_sql(t))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+fn insert_sql(t: &CustomersTable) -> String {
+    let ((columns, values), table) = (t.insert(), t.table);
+    format!(
+        "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {}",
+        t.columns()
+    )
 }
 
 #[tracing::instrument(skip(db))]
@@ -81,16 +99,29 @@ pub async fn insert(
     t: &CustomersTable,
     new: &NewCustomer,
 ) -> sqlx::Result<Customer> {
-    let ((columns, values), table) = (t.insert(), t.table);
-    sqlx::query_as(&format!(
-        "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {}",
+    sqlx::query_as(&insert_sql(t))
+        .bind(&new.name)
+        .bind(&new.email)
+        .bind(&new.phone)
+        .fetch_one(db)
+        .await
+}
+
+fn update_sql(t: &CustomersTable) -> String {
+    // A NULL parameter keeps the column: the name's value expressions are NULL for it too.
+    let name: Vec<String> = t
+        .name_values("$2")
+        .into_iter()
+        .map(|(column, value)| format!("{column} = COALESCE({value}, {column})"))
+        .collect();
+    let (name, email, table, live) = (name.join(", "), t.email, t.table, t.live());
+    format!(
+        "UPDATE {table} SET {name}, {email} = COALESCE($3, {email}),
+                phone = COALESCE($4, phone), status = COALESCE($5, status)
+         WHERE id = $1 AND {live}
+         RETURNING {}",
         t.columns()
-    ))
-    .bind(&new.name)
-    .bind(&new.email)
-    .bind(&new.phone)
-    .fetch_one(db)
-    .await
+    )
 }
 
 #[tracing::instrument(skip(db))]
@@ -100,52 +131,44 @@ pub async fn update(
     id: i64,
     changes: &CustomerChanges,
 ) -> sqlx::Result<Option<Customer>> {
-    // A NULL parameter keeps the column: the name's value expressions are NULL for it too.
-    let name: Vec<String> = t
-        .name_values("$2")
-        .into_iter()
-        .map(|(column, value)| format!("{column} = COALESCE({value}, {column})"))
-        .collect();
-    let (name, email, table, live) = (name.join(", "), t.email, t.table, t.live());
-    sqlx::query_as(&format!(
-        "UPDATE {table} SET {name}, {email} = COALESCE($3, {email}),
-                phone = COALESCE($4, phone), status = COALESCE($5, status)
-         WHERE id = $1 AND {live}
-         RETURNING {}",
-        t.columns()
-    ))
-    .bind(id)
-    .bind(&changes.name)
-    .bind(&changes.email)
-    .bind(&changes.phone)
-    .bind(changes.status)
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(&update_sql(t))
+        .bind(id)
+        .bind(&changes.name)
+        .bind(&changes.email)
+        .bind(&changes.phone)
+        .bind(changes.status)
+        .fetch_optional(db)
+        .await
+}
+
+fn lock_sql(t: &CustomersTable) -> String {
+    let (table, live) = (t.table, t.live());
+    format!("SELECT id FROM {table} WHERE id = $1 AND {live} FOR UPDATE")
 }
 
 /// Locks the customer row so that no order slips in between the guard and the delete.
 #[tracing::instrument(skip(conn))]
 pub async fn lock(conn: &mut PgConnection, t: &CustomersTable, id: i64) -> sqlx::Result<bool> {
-    let (table, live) = (t.table, t.live());
-    let found: Option<i64> = sqlx::query_scalar(&format!(
-        "SELECT id FROM {table} WHERE id = $1 AND {live} FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
+    let found: Option<i64> = sqlx::query_scalar(&lock_sql(t))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     Ok(found.is_some())
+}
+
+fn delete_sql(t: &CustomersTable) -> String {
+    let table = t.table;
+    if t.soft_delete {
+        format!("UPDATE {table} SET deleted_at = now() WHERE id = $1")
+    } else {
+        format!("DELETE FROM {table} WHERE id = $1")
+    }
 }
 
 /// Removes the customer or, after `soft-delete`, only marks the row: audits keep it.
 #[tracing::instrument(skip(conn))]
 pub async fn delete(conn: &mut PgConnection, t: &CustomersTable, id: i64) -> sqlx::Result<()> {
-    let table = t.table;
-    let sql = if t.soft_delete {
-        format!("UPDATE {table} SET deleted_at = now() WHERE id = $1")
-    } else {
-        format!("DELETE FROM {table} WHERE id = $1")
-    };
-    sqlx::query(&sql).bind(id).execute(conn).await?;
+    sqlx::query(&delete_sql(t)).bind(id).execute(conn).await?;
     Ok(())
 }
 
@@ -158,25 +181,56 @@ pub struct OrderStats {
 
 /// Reaches into `orders`: which statuses count as open, and which money counts, is the
 /// orders team's knowledge, copied here.
+const ORDER_STATS: &str =
+    "SELECT count(*) FILTER (WHERE status IN ('NEW', 'PAID')) AS open_order_count,
+                COALESCE(sum(total) FILTER (WHERE status <> 'CANCELLED'), 0) AS lifetime_value
+         FROM orders WHERE customer_id = $1";
+
 #[tracing::instrument(skip(db))]
 pub async fn order_stats(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Result<OrderStats> {
-    sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE status IN ('NEW', 'PAID')) AS open_order_count,
-                COALESCE(sum(total) FILTER (WHERE status <> 'CANCELLED'), 0) AS lifetime_value
-         FROM orders WHERE customer_id = $1",
-    )
-    .bind(customer_id)
-    .fetch_one(db)
-    .await
+    sqlx::query_as(ORDER_STATS)
+        .bind(customer_id)
+        .fetch_one(db)
+        .await
 }
 
 /// Reaches into `orders` for the delete guard.
+const OPEN_ORDER_COUNT: &str =
+    "SELECT count(*) FROM orders WHERE customer_id = $1 AND status IN ('NEW', 'PAID')";
+
 #[tracing::instrument(skip(conn))]
 pub async fn open_order_count(conn: &mut PgConnection, customer_id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM orders WHERE customer_id = $1 AND status IN ('NEW', 'PAID')",
-    )
-    .bind(customer_id)
-    .fetch_one(conn)
-    .await
+    sqlx::query_scalar(OPEN_ORDER_COUNT)
+        .bind(customer_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// Every statement above, as this service runs it on a table of shape `t`.
+pub fn statements(t: &CustomersTable) -> Vec<Statement> {
+    let own = |name, sql| Statement::own("customers", name, sql);
+    let orders = |name, sql: &str| Statement::reaching_into("customers", name, sql, "orders");
+    vec![
+        own("list", list_sql(t)),
+        own("list (count)", count_sql(t)),
+        own("find", find_sql(t)),
+        own("insert", insert_sql(t)),
+        own("update", update_sql(t)),
+        own("lock", lock_sql(t)),
+        own("delete", delete_sql(t)),
+        orders("order_stats", ORDER_STATS),
+        orders("open_order_count", OPEN_ORDER_COUNT),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_in_this_file_is_a_statement_the_check_prepares() {
+        crate::check::assert_lists_every_query(include_str!("db.rs"), &|releases| {
+            statements(&CustomersTable::from_releases(releases))
+        });
+    }
 }

@@ -9,3 +9,24 @@ mod shape;
 
 pub use error::ApiError;
 pub use routes::router;
+
+use std::collections::BTreeSet;
+
+use kit::scenario::Releases;
+use sqlx::PgPool;
+
+use crate::check::Statement;
+
+/// The customers team, as `schema_releases` names it.
+pub const TEAM: &str = "customers";
+
+/// The releases of this team's table, as the service reads them.
+pub(crate) fn releases(pool: PgPool) -> Releases {
+    // The table is shared, so are its releases: this service reads only its team's.
+    Releases::new(pool, "schema_releases", Some(TEAM))
+}
+
+/// Every SQL statement this service runs, as it runs them once `releases` are shipped.
+pub fn statements(releases: &BTreeSet<String>) -> Vec<Statement> {
+    db::statements(&shape::CustomersTable::from_releases(releases))
+}

@@ -39,8 +39,7 @@ impl Service {
 
 /// The customers service's routes, with the layers every service gets.
 pub fn router(pool: PgPool) -> Router {
-    // The table is shared, so are its releases: this service reads only its team's.
-    let releases = Releases::new(pool.clone(), "schema_releases", Some("customers"));
+    let releases = super::releases(pool.clone());
     let service = Service {
         pool,
         releases: Arc::new(releases),

@@ -1,6 +1,8 @@
 //! The orders service's SQL. Its own table is `orders`, and its queries of it are built
 //! from its current shape (`shape.rs`); the queries marked "reaches into customers" depend
 //! on the customers team's table, columns and status vocabulary, as they were when written.
+//! Each query's text comes from one function or const, which [`statements`] lists too:
+//! `legacy check` prepares exactly what runs.
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -10,6 +12,7 @@ use time::OffsetDateTime;
 use kit::http::page::Page;
 
 use super::shape::OrdersTable;
+use crate::check::Statement;
 
 /// An order as the API shows it: with its customer's name and email.
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +81,21 @@ pub struct OrderFilter {
     pub status: Option<String>,
 }
 
+/// Which orders a list shows, by `$1` (customer) and `$2` (status, in the table's words).
+const FILTER: &str =
+    "($1::bigint IS NULL OR o.customer_id = $1) AND ($2::text IS NULL OR o.status = $2)";
+
+fn list_sql(t: &OrdersTable) -> String {
+    format!(
+        "{} WHERE {FILTER} ORDER BY o.id LIMIT $3 OFFSET $4",
+        order_view(t)
+    )
+}
+
+fn count_sql() -> String {
+    format!("SELECT count(*) FROM orders o WHERE {FILTER}")
+}
+
 #[tracing::instrument(skip(db))]
 pub async fn list(
     db: &PgPool,
@@ -85,25 +103,24 @@ pub async fn list(
     filter: &OrderFilter,
     page: Page,
 ) -> sqlx::Result<(Vec<Order>, i64)> {
-    const FILTER: &str =
-        "($1::bigint IS NULL OR o.customer_id = $1) AND ($2::text IS NULL OR o.status = $2)";
     let status = filter.status.as_deref().map(|status| t.stored(status));
-    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "{} WHERE {FILTER} ORDER BY o.id LIMIT $3 OFFSET $4",
-        order_view(t)
-    ))
-    .bind(filter.customer_id)
-    .bind(status)
-    .bind(page.limit)
-    .bind(page.offset)
-    .fetch_all(db)
-    .await?;
-    let total = sqlx::query_scalar(&format!("SELECT count(*) FROM orders o WHERE {FILTER}"))
+    let rows: Vec<OrderRow> = sqlx::query_as(&list_sql(t))
+        .bind(filter.customer_id)
+        .bind(status)
+        .bind(page.limit)
+        .bind(page.offset)
+        .fetch_all(db)
+        .await?;
+    let total = sqlx::query_scalar(&count_sql())
         .bind(filter.customer_id)
         .bind(status)
         .fetch_one(db)
         .await?;
     Ok((rows.into_iter().map(Order::from).collect(), total))
+}
+
+fn find_sql(t: &OrdersTable) -> String {
+    format!("{} WHERE o.id = $1", order_view(t))
 }
 
 #[tracing::instrument(skip(db))]
@@ -112,7 +129,7 @@ pub async fn find(
     t: &OrdersTable,
     id: i64,
 ) -> sqlx::Result<Option<Order>> {
-    let row: Option<OrderRow> = sqlx::query_as(&format!("{} WHERE o.id = $1", order_view(t)))
+    let row: Option<OrderRow> = sqlx::query_as(&find_sql(t))
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -121,18 +138,23 @@ pub async fn find(
 
 /// Reaches into customers: is there such a customer, and may they order?
 /// Locks the row so that the customer cannot be deleted or suspended mid-order.
+const CUSTOMER_STATUS: &str = "SELECT status FROM customers WHERE id = $1 FOR SHARE";
+
 #[tracing::instrument(skip(conn))]
 pub async fn customer_status(
     conn: &mut PgConnection,
     customer_id: i64,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT status FROM customers WHERE id = $1 FOR SHARE")
+    sqlx::query_scalar(CUSTOMER_STATUS)
         .bind(customer_id)
         .fetch_optional(conn)
         .await
 }
 
 /// Reaches into customers, and writes: guest checkout registers the buyer itself.
+const INSERT_GUEST_CUSTOMER: &str =
+    "INSERT INTO customers (name, email, phone) VALUES ($1, $2, $3) RETURNING id";
+
 #[tracing::instrument(skip(conn))]
 pub async fn insert_guest_customer(
     conn: &mut PgConnection,
@@ -140,14 +162,19 @@ pub async fn insert_guest_customer(
     email: &str,
     phone: Option<&str>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO customers (name, email, phone) VALUES ($1, $2, $3) RETURNING id",
+    sqlx::query_scalar(INSERT_GUEST_CUSTOMER)
+        .bind(name)
+        .bind(email)
+        .bind(phone)
+        .fetch_one(conn)
+        .await
+}
+
+fn insert_sql(t: &OrdersTable) -> String {
+    format!(
+        "INSERT INTO orders (customer_id, status, total) VALUES ($1, $2, {}) RETURNING id",
+        t.stored_total("$3")
     )
-    .bind(name)
-    .bind(email)
-    .bind(phone)
-    .fetch_one(conn)
-    .await
 }
 
 /// A new order is `NEW`, said in the table's words: the column's default changes with them.
@@ -158,15 +185,17 @@ pub async fn insert(
     customer_id: i64,
     total: Decimal,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(&format!(
-        "INSERT INTO orders (customer_id, status, total) VALUES ($1, $2, {}) RETURNING id",
-        t.stored_total("$3")
-    ))
-    .bind(customer_id)
-    .bind(t.stored("NEW"))
-    .bind(total)
-    .fetch_one(conn)
-    .await
+    sqlx::query_scalar(&insert_sql(t))
+        .bind(customer_id)
+        .bind(t.stored("NEW"))
+        .bind(total)
+        .fetch_one(conn)
+        .await
+}
+
+fn lock_status_sql(t: &OrdersTable) -> String {
+    let status = t.status();
+    format!("SELECT {status} FROM orders o WHERE o.id = $1 FOR UPDATE")
 }
 
 /// The order's status, as the API names it, locked for a transition.
@@ -176,14 +205,13 @@ pub async fn lock_status(
     t: &OrdersTable,
     id: i64,
 ) -> sqlx::Result<Option<String>> {
-    let status = t.status();
-    sqlx::query_scalar(&format!(
-        "SELECT {status} FROM orders o WHERE o.id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+    sqlx::query_scalar(&lock_status_sql(t))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
 }
+
+const SET_STATUS: &str = "UPDATE orders SET status = $2 WHERE id = $1";
 
 /// Sets one of the API's statuses, stored in the table's words.
 #[tracing::instrument(skip(conn))]
@@ -193,7 +221,7 @@ pub async fn set_status(
     id: i64,
     status: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE orders SET status = $2 WHERE id = $1")
+    sqlx::query(SET_STATUS)
         .bind(id)
         .bind(t.stored(status))
         .execute(conn)
@@ -201,12 +229,40 @@ pub async fn set_status(
     Ok(())
 }
 
+const DELETE: &str = "DELETE FROM orders WHERE id = $1";
+
 /// Deletes the order; false when there was none.
 #[tracing::instrument(skip(db))]
 pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
-    let result = sqlx::query("DELETE FROM orders WHERE id = $1")
-        .bind(id)
-        .execute(db)
-        .await?;
+    let result = sqlx::query(DELETE).bind(id).execute(db).await?;
     Ok(result.rows_affected() > 0)
+}
+
+/// Every statement above, as this service runs it on a table of shape `t`.
+pub fn statements(t: &OrdersTable) -> Vec<Statement> {
+    let own = |name, sql| Statement::own("orders", name, sql);
+    let customers = |name, sql: &str| Statement::reaching_into("orders", name, sql, "customers");
+    vec![
+        customers("list", &list_sql(t)),
+        own("list (count)", count_sql()),
+        customers("find", &find_sql(t)),
+        customers("customer_status", CUSTOMER_STATUS),
+        customers("insert_guest_customer", INSERT_GUEST_CUSTOMER),
+        own("insert", insert_sql(t)),
+        own("lock_status", lock_status_sql(t)),
+        own("set_status", SET_STATUS.to_owned()),
+        own("delete", DELETE.to_owned()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_in_this_file_is_a_statement_the_check_prepares() {
+        crate::check::assert_lists_every_query(include_str!("db.rs"), &|releases| {
+            statements(&OrdersTable::from_releases(releases))
+        });
+    }
 }

@@ -1,0 +1,289 @@
+//! `legacy check`: before any traffic, every SQL statement the two services run, prepared
+//! against the live schema, and the ones the schema breaks, each explained. The breakage
+//! was detectable, by someone who knew to look.
+//!
+//! The statements are each service's `db::statements`, built from the same functions and
+//! consts its queries run, for the shape its owner's releases left, read as the service
+//! reads them: the check cannot drift from the code. It prepares and reads the catalog; it
+//! writes nothing. It finds what fails; it cannot find what is merely wrong.
+
+#[cfg(test)]
+mod coverage;
+mod explain;
+mod not_null;
+mod report;
+
+#[cfg(test)]
+pub(crate) use coverage::assert_lists_every_query;
+pub use report::{Break, Checked, Report};
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+use std::time::Duration;
+
+use kit::DatabaseUrl;
+use kit::scenario::Releases;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+use crate::{customers, orders};
+use explain::{Fault, explain};
+
+/// The application name the check's connections carry, as `pg_stat_activity` shows it.
+pub const CHECK_APP: &str = "legacy-check";
+
+/// How long the check waits for the database to answer a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One SQL statement a service runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The service that runs it: `customers` or `orders`.
+    pub service: &'static str,
+    /// The `db.rs` function that runs it; `list (count)` is `list`'s second statement.
+    pub name: &'static str,
+    /// The text the function sends, for the current shape of the owner's table.
+    pub sql: String,
+    /// The other team's table it reaches into, as the statement names it; `None` when it
+    /// touches only its own service's table.
+    pub reaches_into: Option<&'static str>,
+}
+
+impl Statement {
+    pub(crate) fn own(service: &'static str, name: &'static str, sql: String) -> Self {
+        Self {
+            service,
+            name,
+            sql,
+            reaches_into: None,
+        }
+    }
+
+    pub(crate) fn reaching_into(
+        service: &'static str,
+        name: &'static str,
+        sql: &str,
+        table: &'static str,
+    ) -> Self {
+        Self {
+            service,
+            name,
+            sql: sql.to_owned(),
+            reaches_into: Some(table),
+        }
+    }
+
+    /// The other team: the owner of the table this statement reaches into.
+    fn other_team(&self) -> &'static str {
+        if self.service == customers::TEAM {
+            orders::TEAM
+        } else {
+            customers::TEAM
+        }
+    }
+
+    /// What the statement does to a table, as a verb.
+    fn verb(&self) -> &'static str {
+        let first = self.sql.split_whitespace().next().unwrap_or_default();
+        match first.to_ascii_uppercase().as_str() {
+            "INSERT" => "writes",
+            "UPDATE" => "updates",
+            "DELETE" => "deletes from",
+            _ => "reads",
+        }
+    }
+}
+
+/// A legacy service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Customers,
+    Orders,
+}
+
+impl Service {
+    pub const BOTH: [Self; 2] = [Self::Customers, Self::Orders];
+
+    /// The team that owns the service and its table, as `schema_releases` names it.
+    pub fn team(self) -> &'static str {
+        match self {
+            Self::Customers => customers::TEAM,
+            Self::Orders => orders::TEAM,
+        }
+    }
+
+    fn releases(self, pool: PgPool) -> Releases {
+        match self {
+            Self::Customers => customers::releases(pool),
+            Self::Orders => orders::releases(pool),
+        }
+    }
+
+    fn statements(self, releases: &BTreeSet<String>) -> Vec<Statement> {
+        match self {
+            Self::Customers => customers::statements(releases),
+            Self::Orders => orders::statements(releases),
+        }
+    }
+}
+
+/// Why the check could not run. Every message names the database without its password.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("cannot connect to {url}: no answer within {}s", CONNECT_TIMEOUT.as_secs())]
+    ConnectTimeout { url: String },
+    #[error(
+        "{url} has no schema_releases table: it is not a migrated legacy database \
+         (`legacy migrate` migrates one)"
+    )]
+    NotMigrated { url: String },
+    #[error("the database at {url} failed during the check: {source}")]
+    Database { url: String, source: sqlx::Error },
+}
+
+/// Checks every statement of `services` against the database at `url`, each built for the
+/// releases its owner has shipped there.
+pub async fn run(url: &DatabaseUrl, services: &[Service]) -> Result<Report, CheckError> {
+    let shown = url.redacted();
+    let connect = |source| CheckError::Connect {
+        url: shown.clone(),
+        source,
+    };
+    let options = PgConnectOptions::from_str(url.expose())
+        .map_err(connect)?
+        .application_name(CHECK_APP);
+    // A connection of its own: a pool retries a refused connection until it times out,
+    // and then says only that it timed out.
+    let mut conn =
+        match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(source)) => return Err(connect(source)),
+            Err(_) => return Err(CheckError::ConnectTimeout { url: shown }),
+        };
+    let releases = read_releases(&options).await.map_err(|source| {
+        if kit::db::sqlstate(&source).as_deref() == Some("42P01") {
+            CheckError::NotMigrated { url: shown.clone() }
+        } else {
+            CheckError::Database {
+                url: shown.clone(),
+                source,
+            }
+        }
+    })?;
+    let mut checked = Vec::new();
+    for service in services {
+        let shipped = releases.get(service.team()).cloned().unwrap_or_default();
+        for statement in service.statements(&shipped) {
+            let broken = check(&mut conn, &statement, &releases)
+                .await
+                .map_err(|source| CheckError::Database {
+                    url: shown.clone(),
+                    source,
+                })?;
+            checked.push(Checked { statement, broken });
+        }
+    }
+    // The check is done; a failure to say goodbye changes nothing in it.
+    let _ = conn.close().await;
+    Ok(Report { checked, releases })
+}
+
+/// Each team's releases, read as its service reads them: through a pool, with its query.
+async fn read_releases(
+    options: &PgConnectOptions,
+) -> Result<BTreeMap<&'static str, BTreeSet<String>>, sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect_lazy_with(options.clone());
+    let mut releases = BTreeMap::new();
+    for service in Service::BOTH {
+        let shipped = service.releases(pool.clone()).current().await;
+        releases.insert(service.team(), BTreeSet::clone(&*shipped?));
+    }
+    pool.close().await;
+    Ok(releases)
+}
+
+/// What the live schema does to one statement. An error is the database's, not the
+/// statement's: the check cannot go on.
+async fn check(
+    conn: &mut PgConnection,
+    statement: &Statement,
+    releases: &BTreeMap<&'static str, BTreeSet<String>>,
+) -> Result<Option<Break>, sqlx::Error> {
+    let fault = match (&mut *conn).prepare(statement.sql.as_str()).await {
+        Err(sqlx::Error::Database(err)) => Fault {
+            sqlstate: err.code().map(|c| c.into_owned()).unwrap_or_default(),
+            message: err.message().to_owned(),
+            missing: None,
+        },
+        Err(err) => return Err(err),
+        Ok(_) => match not_null::missing_required_column(conn, &statement.sql).await? {
+            Some((table, column)) => Fault {
+                sqlstate: "23502".to_owned(),
+                message: format!(
+                    "null value in column \"{column}\" of relation \"{table}\" violates \
+                     not-null constraint"
+                ),
+                missing: Some((table, column)),
+            },
+            None => return Ok(None),
+        },
+    };
+    Ok(Some(explain(statement, fault, releases)))
+}
+
+/// The check as a service starts: a WARN line per broken statement, and the service starts
+/// anyway (as a legacy service does; nobody reads the warnings).
+pub async fn warn_at_startup(url: &DatabaseUrl, services: &[Service]) {
+    match run(url, services).await {
+        Ok(report) => {
+            for (statement, broken) in report.broken() {
+                tracing::warn!(
+                    service = statement.service,
+                    statement = statement.name,
+                    sqlstate = %broken.sqlstate,
+                    "broken by the live schema: {} {}",
+                    broken.what,
+                    broken.why
+                );
+            }
+            if report.exit_code() == 0 {
+                tracing::info!(
+                    statements = report.checked.len(),
+                    "every SQL statement prepares against the live schema"
+                );
+            }
+        }
+        Err(err) => tracing::warn!(%err, "could not check the SQL statements against the schema"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_know_which_team_they_reach_into() {
+        let all = BTreeSet::new();
+        let reaching: Vec<(&str, &str, &str)> = Service::BOTH
+            .iter()
+            .flat_map(|s| s.statements(&all))
+            .filter_map(|s| s.reaches_into.map(|t| (s.service, s.name, t)))
+            .collect();
+        assert_eq!(
+            reaching,
+            [
+                ("customers", "order_stats", "orders"),
+                ("customers", "open_order_count", "orders"),
+                ("orders", "list", "customers"),
+                ("orders", "find", "customers"),
+                ("orders", "customer_status", "customers"),
+                ("orders", "insert_guest_customer", "customers"),
+            ]
+        );
+    }
+}

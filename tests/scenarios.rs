@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         status_vocabulary_zeroes_legacy_open_orders_and_lets_the_delete_guard_pass_silently,
         soft_delete_lets_legacy_accept_orders_for_deleted_customers_silently,
         shipping_a_release_twice_changes_nothing,
+        legacy_starts_again_on_a_released_database,
     ])
 }
 
@@ -286,4 +287,24 @@ async fn shipping_a_release_twice_changes_nothing(ctx: TestContext) {
             .await
             .unwrap();
     assert_eq!((legacy_releases, migrated_releases), (1, 1));
+}
+
+/// `legacy up` migrates and seeds before serving: after a release that renamed a column the
+/// seed writes, a restart must still start, and must not pretend to reseed.
+async fn legacy_starts_again_on_a_released_database(ctx: TestContext) {
+    let app = spawn_legacy(&ctx).await;
+    let scenario = kit::scenario::find("rename-email").unwrap();
+    pairs::ship(Pair::Legacy, &app.database.url, scenario)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM orders WHERE id = 1")
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let applied = legacy::migrate(&app.database.url).await.unwrap();
+    let inserted = legacy::seed(&app.db).await.unwrap();
+
+    assert_eq!((applied, inserted), (0, 0));
+    assert_eq!(app.count("orders").await, kit::seed::ORDERS - 1);
 }

@@ -16,8 +16,21 @@ pub async fn migrate(url: &DatabaseUrl) -> Result<usize, MigrateError> {
 }
 
 /// Inserts the seed customers and orders that are missing; running it again changes
-/// nothing. Returns how many rows it inserted.
+/// nothing. Returns how many rows it inserted. The seed is written for the baseline
+/// schema: once an owner has shipped a release (`scenario apply`), it inserts nothing, so
+/// that restarting `legacy up` on a released database still starts.
 pub async fn seed(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let released: Vec<String> =
+        sqlx::query_scalar("SELECT scenario FROM schema_releases ORDER BY applied_at")
+            .fetch_all(pool)
+            .await?;
+    if !released.is_empty() {
+        tracing::info!(
+            releases = %released.join(", "),
+            "seed skipped: it is written for the baseline schema, and owners have shipped releases since"
+        );
+        return Ok(0);
+    }
     let customers = kit::seed::customers();
     let orders = kit::seed::orders();
     let mut tx = pool.begin().await?;

@@ -71,12 +71,14 @@ async fn main() -> ExitCode {
         }
         Command::Postgres => {
             kit::telemetry::init();
+            // Listen before the container starts: a Ctrl-C while it boots must remove it too.
+            let interrupted = kit::shutdown::on_signal();
             match Postgres::provision(None, Purpose::Run).await {
                 Ok(postgres) => {
                     println!("{}", postgres.describe());
                     println!("export DATABASE_URL={}", postgres.url().expose());
                     println!("Press Ctrl-C to stop and remove it.");
-                    kit::shutdown::signal().await;
+                    interrupted.cancelled().await;
                     postgres.release().await;
                     ExitCode::SUCCESS
                 }

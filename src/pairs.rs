@@ -7,40 +7,11 @@ use kit::scenario::{Applied, Pair, Scenario};
 use sqlx::{Connection, Executor, PgConnection};
 use tokio_util::sync::CancellationToken;
 
-/// Passwords of the migrated runtime roles. Roles belong to the server, not to a
-/// database, and bootstrap sets their passwords: give the ones `migrated` uses on the same
-/// server (the same environment variables), or a pair it runs loses its logins.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Passwords {
-    /// Password of the migrated customers service's login role.
-    #[arg(
-        long,
-        env = "MIGRATED_CUSTOMERS_DB_PASSWORD",
-        default_value = migrated_customers::DEMO_PASSWORD,
-        hide_env_values = true,
-        hide_default_value = true
-    )]
-    pub customers_db_password: String,
-
-    /// Password of the migrated orders service's login role.
-    #[arg(
-        long,
-        env = "MIGRATED_ORDERS_DB_PASSWORD",
-        default_value = migrated_orders::DEMO_PASSWORD,
-        hide_env_values = true,
-        hide_default_value = true
-    )]
-    pub orders_db_password: String,
-}
-
-impl Passwords {
-    fn owners(&self) -> [kit::ownership::Owner; 2] {
-        [
-            migrated_customers::owner(&self.customers_db_password),
-            migrated_orders::owner(&self.orders_db_password),
-        ]
-    }
-}
+/// Passwords of the migrated runtime roles: the `migrated` binary's own flags and
+/// environment. Roles belong to the server, not to a database, and bootstrap sets their
+/// passwords: a run on a server that `migrated` also uses must give the same ones, or the
+/// pair it runs loses its logins.
+pub use migrated::Secrets as Passwords;
 
 /// A pair serving on loopback until dropped.
 #[derive(Debug)]
@@ -83,34 +54,20 @@ pub async fn start(
         }
         Pair::Migrated => {
             let [customers_owner, orders_owner] = passwords.owners();
-            let customers_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let orders_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let customers_url = format!("http://{}", customers_listener.local_addr()?);
-            let orders_url = format!("http://{}", orders_listener.local_addr()?);
+            let customers = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let orders = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let customers_url = format!("http://{}", customers.local_addr()?);
+            let orders_url = format!("http://{}", orders.local_addr()?);
             let calls = kit::consumer::UpstreamConfig::default();
-            let customers = migrated_customers::router(migrated_customers::AppState {
-                pool: kit::db::pool(
-                    &customers_owner.runtime_url(database),
-                    migrated_customers::APP,
-                )?,
-                orders: std::sync::Arc::new(migrated_customers::OrdersClient::new(
-                    &orders_url,
-                    calls.clone(),
-                )?),
-            });
-            let orders = migrated_orders::router(migrated_orders::AppState {
-                pool: kit::db::pool(&orders_owner.runtime_url(database), migrated_orders::APP)?,
-                customers: std::sync::Arc::new(migrated_orders::CustomersClient::new(
-                    &customers_url,
-                    calls,
-                )?),
-            });
-            tokio::spawn(kit::http::serve(
-                customers_listener,
-                customers,
-                stop.clone(),
-            ));
-            tokio::spawn(kit::http::serve(orders_listener, orders, stop.clone()));
+            let customers_app = migrated::customers_app(
+                &customers_owner.runtime_url(database),
+                &orders_url,
+                calls.clone(),
+            )?;
+            let orders_app =
+                migrated::orders_app(&orders_owner.runtime_url(database), &customers_url, calls)?;
+            tokio::spawn(kit::http::serve(customers, customers_app, stop.clone()));
+            tokio::spawn(kit::http::serve(orders, orders_app, stop.clone()));
             (customers_url, orders_url)
         }
     };
@@ -130,32 +87,8 @@ pub async fn ship(
     scenario: &Scenario,
 ) -> anyhow::Result<Applied> {
     let applied = match pair {
-        Pair::Legacy => {
-            kit::scenario::apply(
-                database,
-                None,
-                "schema_releases",
-                scenario,
-                scenario.legacy_sql,
-                true,
-            )
-            .await
-        }
-        Pair::Migrated => {
-            let (role, releases) = match scenario.owner.as_str() {
-                "customers" => (migrated_customers::OWNER_ROLE, "customers.schema_releases"),
-                _ => (migrated_orders::OWNER_ROLE, "orders.schema_releases"),
-            };
-            kit::scenario::apply(
-                database,
-                Some(role),
-                releases,
-                scenario,
-                scenario.migrated_sql,
-                false,
-            )
-            .await
-        }
+        Pair::Legacy => legacy::ship(database, scenario).await.map_err(Into::into),
+        Pair::Migrated => migrated::ship(database, scenario).await,
     };
     applied.with_context(|| format!("shipping {} to the {pair:?} pair", scenario.id))
 }
@@ -272,20 +205,17 @@ pub fn pair_name(pair: Pair) -> &'static str {
 
 /// Migrates and seeds a pair's schema at `url`, as its `up` command does.
 async fn build(pair: Pair, url: &DatabaseUrl, passwords: &Passwords) -> anyhow::Result<()> {
-    let pool = kit::db::pool(url, "shared-db-kit")?;
     match pair {
         Pair::Legacy => {
             legacy::migrate(url).await?;
+            let pool = kit::db::pool(url, "shared-db-kit")?;
             legacy::seed(&pool).await?;
+            pool.close().await;
         }
         Pair::Migrated => {
-            kit::ownership::bootstrap(url, &passwords.owners()).await?;
-            migrated_customers::migrate(url).await?;
-            migrated_orders::migrate(url).await?;
-            migrated_customers::seed(&pool).await?;
-            migrated_orders::seed(&pool).await?;
+            migrated::migrate(url, &passwords.owners()).await?;
+            migrated::seed(url).await?;
         }
     }
-    pool.close().await;
     Ok(())
 }

@@ -44,17 +44,7 @@ async fn check_after(ctx: &TestContext, releases: &[&str]) -> Report {
 /// Ships a release to the shared schema, as `legacy scenario apply` does.
 async fn ship(url: &DatabaseUrl, id: &str) {
     let scenario = kit::scenario::find(id).unwrap();
-    let applied = kit::scenario::apply(
-        url,
-        None,
-        "schema_releases",
-        scenario,
-        scenario.legacy_sql,
-        true,
-    )
-    .await
-    .unwrap();
-    assert_eq!(applied, Applied::Now);
+    assert_eq!(legacy::ship(url, scenario).await.unwrap(), Applied::Now);
 }
 
 /// The broken statements as (service::name, SQLSTATE).

@@ -104,17 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Scenario(ScenarioCommand::Apply { id }) => {
             let scenario = kit::scenario::find(&id)?;
-            // The shared login can do anything to any table: that is the problem.
-            let applied = kit::scenario::apply(
-                &url,
-                None,
-                "schema_releases",
-                scenario,
-                scenario.legacy_sql,
-                true,
-            )
-            .await?;
-            match applied {
+            match crate::ship(&url, scenario).await? {
                 Applied::Now => println!(
                     "Released {} ({} team): {}\nThe {} service adapts within a second; nobody told the other team.",
                     scenario.id, scenario.owner, scenario.title, scenario.owner

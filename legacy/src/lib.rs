@@ -9,7 +9,7 @@ pub mod orders;
 mod page;
 mod schema;
 
-pub use schema::{migrate, seed};
+pub use schema::{migrate, seed, ship};
 
 use axum::extract::State;
 use kit::http::{Json, Problem};

@@ -3,6 +3,7 @@
 
 use kit::DatabaseUrl;
 use kit::migrate::MigrateError;
+use kit::scenario::{Applied, Scenario};
 use sqlx::PgPool;
 
 mod embedded {
@@ -13,6 +14,20 @@ mod embedded {
 pub async fn migrate(url: &DatabaseUrl) -> Result<usize, MigrateError> {
     let report = kit::migrate::run(url, embedded::migrations::runner(), None).await?;
     Ok(report.applied_migrations().len())
+}
+
+/// Ships `scenario` as its owner's release on the shared schema. The shared login can
+/// change any table: nothing stops a team from changing the one another team reads.
+pub async fn ship(url: &DatabaseUrl, scenario: &Scenario) -> Result<Applied, sqlx::Error> {
+    kit::scenario::apply(
+        url,
+        None,
+        "schema_releases",
+        scenario,
+        scenario.legacy_sql,
+        true,
+    )
+    .await
 }
 
 /// Inserts the seed customers and orders that are missing; running it again changes

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use kit::DatabaseUrl;
 use kit::consumer::UpstreamConfig;
 use kit::ownership::Owner;
-use kit::scenario::{Applied, Pair, ScenarioCommand};
+use kit::scenario::{Applied, Pair, Scenario, ScenarioCommand};
 use tokio_util::sync::CancellationToken;
 
 /// The migrated pair: customers and orders, each owning its schema, talking over HTTP.
@@ -95,6 +95,16 @@ pub struct Secrets {
     pub orders_db_password: String,
 }
 
+impl Secrets {
+    /// Both owners, with these passwords for their runtime roles.
+    pub fn owners(&self) -> [Owner; 2] {
+        [
+            migrated_customers::owner(&self.customers_db_password),
+            migrated_orders::owner(&self.orders_db_password),
+        ]
+    }
+}
+
 /// How patient each service is with the other.
 #[derive(Debug, Clone, Args)]
 pub struct CallPolicy {
@@ -157,10 +167,7 @@ pub enum Command {
 
 impl Cli {
     fn owners(&self) -> [Owner; 2] {
-        [
-            migrated_customers::owner(&self.secrets.customers_db_password),
-            migrated_orders::owner(&self.secrets.orders_db_password),
-        ]
+        self.secrets.owners()
     }
 }
 
@@ -196,21 +203,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up | Command::Scenario(ScenarioCommand::List) => unreachable!("handled above"),
         Command::Scenario(ScenarioCommand::Apply { id }) => {
             let scenario = kit::scenario::find(&id)?;
-            let (role, releases) = match scenario.owner.as_str() {
-                "customers" => (migrated_customers::OWNER_ROLE, "customers.schema_releases"),
-                _ => (migrated_orders::OWNER_ROLE, "orders.schema_releases"),
-            };
-            // Only the owner's role can change the owner's schema.
-            let applied = kit::scenario::apply(
-                &admin,
-                Some(role),
-                releases,
-                scenario,
-                scenario.migrated_sql,
-                false,
-            )
-            .await?;
-            match applied {
+            let (role, _) = owner_of(scenario);
+            match ship(&admin, scenario).await? {
                 Applied::Now => println!(
                     "Released {} ({} team, as {role}): {}\nThe {} service adapts within a second; its API does not change.",
                     scenario.id, scenario.owner, scenario.title, scenario.owner
@@ -238,7 +232,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = customers_app(
                 &customers_owner.runtime_url(&admin),
                 &cli.orders_url,
-                &cli.calls,
+                cli.calls.upstream(),
             )?;
             kit::http::serve(listener, app, shutdown).await?;
         }
@@ -252,7 +246,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = orders_app(
                 &orders_owner.runtime_url(&admin),
                 &cli.customers_url,
-                &cli.calls,
+                cli.calls.upstream(),
             )?;
             kit::http::serve(listener, app, shutdown).await?;
         }
@@ -260,12 +254,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn migrate(admin: &DatabaseUrl, owners: &[Owner]) -> anyhow::Result<usize> {
+/// The role that owns the schema `scenario` changes, and that schema's release table.
+fn owner_of(scenario: &Scenario) -> (&'static str, &'static str) {
+    match scenario.owner.as_str() {
+        "customers" => (migrated_customers::OWNER_ROLE, "customers.schema_releases"),
+        _ => (migrated_orders::OWNER_ROLE, "orders.schema_releases"),
+    }
+}
+
+/// Ships `scenario` as its owner's release: the migrated migration, run as the owner role
+/// (only it can change its schema), recorded in the owner's own release table.
+pub async fn ship(admin: &DatabaseUrl, scenario: &Scenario) -> anyhow::Result<Applied> {
+    let (role, releases) = owner_of(scenario);
+    let applied = kit::scenario::apply(
+        admin,
+        Some(role),
+        releases,
+        scenario,
+        scenario.migrated_sql,
+        false,
+    )
+    .await?;
+    Ok(applied)
+}
+
+/// Creates the roles and schemas, then applies both services' migrations.
+pub async fn migrate(admin: &DatabaseUrl, owners: &[Owner]) -> anyhow::Result<usize> {
     kit::ownership::bootstrap(admin, owners).await?;
     Ok(migrated_customers::migrate(admin).await? + migrated_orders::migrate(admin).await?)
 }
 
-async fn seed(admin: &DatabaseUrl) -> anyhow::Result<u64> {
+/// Inserts both services' missing seed rows.
+pub async fn seed(admin: &DatabaseUrl) -> anyhow::Result<u64> {
     let pool = kit::db::pool(admin, "migrated-seed")?;
     let inserted = migrated_customers::seed(&pool).await? + migrated_orders::seed(&pool).await?;
     pool.close().await;
@@ -276,14 +296,11 @@ async fn seed(admin: &DatabaseUrl) -> anyhow::Result<u64> {
 pub fn customers_app(
     url: &DatabaseUrl,
     orders_url: &str,
-    calls: &CallPolicy,
+    calls: UpstreamConfig,
 ) -> anyhow::Result<axum::Router> {
     let state = migrated_customers::AppState {
         pool: kit::db::pool(url, migrated_customers::APP)?,
-        orders: Arc::new(migrated_customers::OrdersClient::new(
-            orders_url,
-            calls.upstream(),
-        )?),
+        orders: Arc::new(migrated_customers::OrdersClient::new(orders_url, calls)?),
     };
     Ok(migrated_customers::router(state))
 }
@@ -292,14 +309,11 @@ pub fn customers_app(
 pub fn orders_app(
     url: &DatabaseUrl,
     customers_url: &str,
-    calls: &CallPolicy,
+    calls: UpstreamConfig,
 ) -> anyhow::Result<axum::Router> {
     let state = migrated_orders::AppState {
         pool: kit::db::pool(url, migrated_orders::APP)?,
-        customers: Arc::new(migrated_orders::CustomersClient::new(
-            customers_url,
-            calls.upstream(),
-        )?),
+        customers: Arc::new(migrated_orders::CustomersClient::new(customers_url, calls)?),
     };
     Ok(migrated_orders::router(state))
 }
@@ -321,8 +335,16 @@ async fn up(cli: &Cli, admin: &DatabaseUrl, shutdown: CancellationToken) -> anyh
     let customers_url = format!("http://{}", customers_listener.local_addr()?);
     let orders_url = format!("http://{}", orders_listener.local_addr()?);
     let [customers_owner, orders_owner] = owners;
-    let customers = customers_app(&customers_owner.runtime_url(admin), &orders_url, &cli.calls)?;
-    let orders = orders_app(&orders_owner.runtime_url(admin), &customers_url, &cli.calls)?;
+    let customers = customers_app(
+        &customers_owner.runtime_url(admin),
+        &orders_url,
+        cli.calls.upstream(),
+    )?;
+    let orders = orders_app(
+        &orders_owner.runtime_url(admin),
+        &customers_url,
+        cli.calls.upstream(),
+    )?;
     println!("Migrated pair is up. Each service logs in as its own role and owns its schema.");
     println!(
         "  customers  {customers_url}/v1/customers   (role {})",

@@ -3,8 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-
-mod cli;
+use migrated::cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -158,13 +158,8 @@ pub fn migrated_owners() -> [kit::ownership::Owner; 2] {
 
 fn build_migrated(url: DatabaseUrl) -> BoxFuture<anyhow::Result<()>> {
     Box::pin(async move {
-        kit::ownership::bootstrap(&url, &migrated_owners()).await?;
-        migrated_customers::migrate(&url).await?;
-        migrated_orders::migrate(&url).await?;
-        let pool = kit::db::pool(&url, "template")?;
-        migrated_customers::seed(&pool).await?;
-        migrated_orders::seed(&pool).await?;
-        pool.close().await;
+        migrated::migrate(&url, &migrated_owners()).await?;
+        migrated::seed(&url).await?;
         Ok(())
     })
 }
@@ -292,12 +287,7 @@ pub fn customers_app(
     calls: kit::consumer::UpstreamConfig,
 ) -> axum::Router {
     let owner = migrated_customers::owner(CUSTOMERS_DB_PASSWORD);
-    migrated_customers::router(migrated_customers::AppState {
-        pool: kit::db::pool(&owner.runtime_url(database), migrated_customers::APP).expect("a pool"),
-        orders: std::sync::Arc::new(
-            migrated_customers::OrdersClient::new(orders_url, calls).expect("a client"),
-        ),
-    })
+    migrated::customers_app(&owner.runtime_url(database), orders_url, calls).expect("an app")
 }
 
 /// The orders service on its own login in `database`, calling customers through `customers`.

@@ -9,14 +9,15 @@ mod support;
 
 use std::process::ExitCode;
 
-use kit::DatabaseUrl;
-use kit::harness::{BoxFuture, Template, TestContext};
-use kit::scenario::{Applied, Outcome};
+use chassis::DatabaseUrl;
+use chassis::releases::Applied;
+use lab::harness::{BoxFuture, Template, TestContext};
+use lab::scenario::Outcome;
 use legacy::check::{CheckError, Report, Service};
 use support::LEGACY;
 
 fn main() -> ExitCode {
-    kit::harness::main(kit::tests![
+    lab::harness::main(lab::tests![
         every_statement_prepares_at_baseline,
         rename_email_breaks_the_statements_that_use_customers_email_with_42703,
         rename_table_breaks_the_statements_that_reach_into_customers_with_42p01,
@@ -43,8 +44,11 @@ async fn check_after(ctx: &TestContext, releases: &[&str]) -> Report {
 
 /// Ships a release to the shared schema, as `legacy scenario apply` does.
 async fn ship(url: &DatabaseUrl, id: &str) {
-    let scenario = kit::scenario::find(id).unwrap();
-    assert_eq!(legacy::ship(url, scenario).await.unwrap(), Applied::Now);
+    let scenario = lab::scenario::find(id).unwrap();
+    assert_eq!(
+        lab::pairs::legacy::ship(url, scenario).await.unwrap(),
+        Applied::Now
+    );
 }
 
 /// The broken statements as (service::name, SQLSTATE).
@@ -157,7 +161,7 @@ async fn money_in_cents_is_not_seen_though_it_breaks_lifetime_values(ctx: TestCo
 async fn every_loud_release_is_caught_in_the_other_teams_sql_and_no_silent_one_is(
     ctx: TestContext,
 ) {
-    for scenario in kit::scenario::catalogue() {
+    for scenario in lab::scenario::catalogue() {
         let report = check_after(&ctx, &[scenario.id]).await;
         let found: Vec<_> = report.broken().collect();
 
@@ -217,7 +221,7 @@ async fn each_service_checks_only_its_own_statements(ctx: TestContext) {
 
 async fn a_change_no_release_records_is_blamed_only_where_the_database_places_it(ctx: TestContext) {
     let database = ctx.database(&LEGACY).await;
-    let admin = kit::db::pool(&database.url, "test").unwrap();
+    let admin = chassis::db::pool(&database.url, "test").unwrap();
     // By hand, outside any release: neither service's shape knows of it.
     sqlx::query("ALTER TABLE orders RENAME COLUMN total TO amount")
         .execute(&admin)

@@ -8,14 +8,14 @@ mod support;
 
 use std::process::ExitCode;
 
-use kit::harness::TestContext;
+use lab::harness::TestContext;
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use support::{expect_problem, seed_stats, spawn_legacy};
 
 fn main() -> ExitCode {
-    kit::harness::main(kit::tests![
+    lab::harness::main(lab::tests![
         shows_an_order_with_its_customers_name_and_email,
         lists_a_customers_orders_a_page_at_a_time,
         accepts_an_order_for_an_existing_active_customer,
@@ -43,8 +43,8 @@ fn main() -> ExitCode {
 
 async fn shows_an_order_with_its_customers_name_and_email(ctx: TestContext) {
     let app = spawn_legacy(&ctx).await;
-    let seed_order = &kit::seed::orders()[0];
-    let seed_customer = &kit::seed::customers()[seed_order.customer_id as usize - 1];
+    let seed_order = &lab::seed::orders()[0];
+    let seed_customer = &lab::seed::customers()[seed_order.customer_id as usize - 1];
 
     let response = app
         .http
@@ -65,7 +65,7 @@ async fn shows_an_order_with_its_customers_name_and_email(ctx: TestContext) {
 
 async fn lists_a_customers_orders_a_page_at_a_time(ctx: TestContext) {
     let app = spawn_legacy(&ctx).await;
-    let expected: Vec<i64> = kit::seed::orders()
+    let expected: Vec<i64> = lab::seed::orders()
         .iter()
         .filter(|o| o.customer_id == 3)
         .map(|o| o.id)
@@ -121,7 +121,7 @@ async fn accepts_an_order_for_an_existing_active_customer(ctx: TestContext) {
     assert_eq!(location, format!("/orders/{}", order["id"]));
     assert_eq!(order["status"], "NEW");
     assert_eq!(order["total"], "42.50");
-    assert_eq!(order["customer"]["email"], kit::seed::customers()[0].email);
+    assert_eq!(order["customer"]["email"], lab::seed::customers()[0].email);
     assert_eq!(app.count("orders").await, orders_before + 1);
     let fetched: Value = app
         .http
@@ -137,7 +137,7 @@ async fn accepts_an_order_for_an_existing_active_customer(ctx: TestContext) {
 
 async fn rejects_an_order_for_a_suspended_customer_and_writes_nothing(ctx: TestContext) {
     let app = spawn_legacy(&ctx).await;
-    let suspended = kit::seed::customers()
+    let suspended = lab::seed::customers()
         .into_iter()
         .find(|c| c.status == "suspended")
         .unwrap();
@@ -215,7 +215,7 @@ async fn guest_checkout_registers_the_customer_and_places_the_order(ctx: TestCon
 
 async fn guest_checkout_with_a_registered_email_is_a_conflict_and_writes_nothing(ctx: TestContext) {
     let app = spawn_legacy(&ctx).await;
-    let taken = &kit::seed::customers()[4].email;
+    let taken = &lab::seed::customers()[4].email;
     let (customers_before, orders_before) =
         (app.count("customers").await, app.count("orders").await);
 
@@ -253,7 +253,7 @@ async fn shows_a_profile_with_open_order_count_and_lifetime_value_read_from_orde
         .unwrap();
 
     assert_eq!(profile["id"], 7);
-    assert_eq!(profile["email"], kit::seed::customers()[6].email);
+    assert_eq!(profile["email"], lab::seed::customers()[6].email);
     assert_eq!(profile["open_order_count"], open);
     assert_eq!(profile["lifetime_value"], value.to_string());
 }
@@ -287,7 +287,7 @@ async fn deletes_a_customer_without_open_orders_and_keeps_their_order_history(ct
     .execute(&app.db)
     .await
     .unwrap();
-    let history = kit::seed::orders()
+    let history = lab::seed::orders()
         .iter()
         .filter(|o| o.customer_id == 5)
         .count() as i64;
@@ -356,7 +356,7 @@ async fn creates_updates_and_lists_customers(ctx: TestContext) {
         .get(format!(
             "{}/customers?limit=1&offset={}",
             app.customers,
-            kit::seed::CUSTOMERS
+            lab::seed::CUSTOMERS
         ))
         .send()
         .await
@@ -364,7 +364,7 @@ async fn creates_updates_and_lists_customers(ctx: TestContext) {
         .json()
         .await
         .unwrap();
-    assert_eq!(last_page["total"], kit::seed::CUSTOMERS + 1);
+    assert_eq!(last_page["total"], lab::seed::CUSTOMERS + 1);
     assert_eq!(last_page["items"][0]["id"], customer["id"]);
 
     let bad_status = app
@@ -380,7 +380,7 @@ async fn creates_updates_and_lists_customers(ctx: TestContext) {
 
 async fn refuses_a_second_customer_with_the_same_email(ctx: TestContext) {
     let app = spawn_legacy(&ctx).await;
-    let taken = kit::seed::customers()[0].email.to_uppercase();
+    let taken = lab::seed::customers()[0].email.to_uppercase();
     let before = app.count("customers").await;
 
     let response = app
@@ -397,7 +397,7 @@ async fn refuses_a_second_customer_with_the_same_email(ctx: TestContext) {
 
 async fn moves_an_order_through_its_statuses_and_refuses_to_cancel_a_shipped_one(ctx: TestContext) {
     let app = spawn_legacy(&ctx).await;
-    let new_order = kit::seed::orders()
+    let new_order = lab::seed::orders()
         .into_iter()
         .find(|o| o.status == "NEW")
         .unwrap();
@@ -448,7 +448,7 @@ async fn deletes_an_order(ctx: TestContext) {
         .await
         .unwrap();
     expect_problem(gone, 404, "/problems/order-not-found").await;
-    assert_eq!(app.count("orders").await, kit::seed::ORDERS - 1);
+    assert_eq!(app.count("orders").await, lab::seed::ORDERS - 1);
 }
 
 async fn answers_malformed_and_mistyped_bodies_with_problems_and_writes_nothing(ctx: TestContext) {
@@ -682,7 +682,7 @@ async fn stores_injection_attempts_as_plain_text(ctx: TestContext) {
     assert_eq!(response.status(), StatusCode::CREATED);
     let customer: Value = response.json().await.unwrap();
     assert_eq!(customer["name"], name);
-    assert_eq!(app.count("customers").await, kit::seed::CUSTOMERS + 1);
+    assert_eq!(app.count("customers").await, lab::seed::CUSTOMERS + 1);
     let sneaky = app
         .http
         .get(format!("{}/orders?status=NEW'%20OR%20'1'='1", app.orders))
@@ -744,12 +744,12 @@ async fn keeps_the_callers_request_id_and_makes_one_when_absent(ctx: TestContext
 async fn answers_503_with_retry_after_when_the_database_is_down(ctx: TestContext) {
     // A pool pointed at a port where no Postgres listens: the database is "down".
     let database = ctx.database(&support::LEGACY).await;
-    let down: kit::DatabaseUrl = "postgres://postgres:postgres@127.0.0.1:1/nowhere"
+    let down: chassis::DatabaseUrl = "postgres://postgres:postgres@127.0.0.1:1/nowhere"
         .parse()
         .unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let orders = support::serve(
-        legacy::orders::router(kit::db::pool(&down, "down").unwrap()),
+        legacy::orders::router(chassis::db::pool(&down, "down").unwrap()),
         &shutdown,
     )
     .await;
@@ -770,12 +770,12 @@ async fn seeding_and_migrating_again_change_nothing(ctx: TestContext) {
     let app = spawn_legacy(&ctx).await;
 
     let applied = legacy::migrate(&app.database.url).await.unwrap();
-    let inserted = legacy::seed(&app.db).await.unwrap();
+    let inserted = lab::seed::write::legacy(&app.db).await.unwrap();
 
     assert_eq!(applied, 0);
     assert_eq!(inserted, 0);
-    assert_eq!(app.count("customers").await, kit::seed::CUSTOMERS);
-    assert_eq!(app.count("orders").await, kit::seed::ORDERS);
+    assert_eq!(app.count("customers").await, lab::seed::CUSTOMERS);
+    assert_eq!(app.count("orders").await, lab::seed::ORDERS);
     let statuses: Vec<String> = sqlx::query_scalar("SELECT DISTINCT status FROM orders ORDER BY 1")
         .fetch_all(&app.db)
         .await

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode as AxumStatus;
 use axum::routing::{get, post};
-use kit::harness::TestContext;
-use kit::resilience::BreakerState;
+use chassis::resilience::BreakerState;
+use lab::harness::TestContext;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{
@@ -24,7 +24,7 @@ use support::{
 };
 
 fn main() -> ExitCode {
-    kit::harness::main(kit::tests![
+    lab::harness::main(lab::tests![
         orders_role_cannot_read_write_alter_or_create_in_customers,
         customers_role_cannot_read_write_alter_or_create_in_orders,
         each_runtime_role_has_dml_on_its_own_tables_and_nothing_on_the_others,
@@ -54,14 +54,14 @@ fn main() -> ExitCode {
     ])
 }
 
-async fn sqlstate_as(url: &kit::DatabaseUrl, sql: &str) -> Option<String> {
-    let pool = kit::db::pool(url, "wall-test").unwrap();
+async fn sqlstate_as(url: &chassis::DatabaseUrl, sql: &str) -> Option<String> {
+    let pool = chassis::db::pool(url, "wall-test").unwrap();
     let result = sqlx::raw_sql(sql).execute(&pool).await;
     pool.close().await;
-    result.err().and_then(|err| kit::db::sqlstate(&err))
+    result.err().and_then(|err| chassis::db::sqlstate(&err))
 }
 
-async fn assert_walls(role: &kit::DatabaseUrl, foreign_table: &str, foreign_schema: &str) {
+async fn assert_walls(role: &chassis::DatabaseUrl, foreign_table: &str, foreign_schema: &str) {
     let attempts = [
         format!("SELECT * FROM {foreign_table} LIMIT 1"),
         format!("INSERT INTO {foreign_table} (id) VALUES (999999)"),
@@ -106,7 +106,7 @@ async fn customers_role_cannot_read_write_alter_or_create_in_orders(ctx: TestCon
 
 async fn each_runtime_role_has_dml_on_its_own_tables_and_nothing_on_the_others(ctx: TestContext) {
     let database = migrated_database(&ctx).await;
-    let admin = kit::db::pool(&database.url, "test").unwrap();
+    let admin = chassis::db::pool(&database.url, "test").unwrap();
     let tables: Vec<(String, String)> = sqlx::query_as(
         "SELECT schemaname::text, tablename::text FROM pg_tables WHERE schemaname IN ('customers', 'orders')",
     )
@@ -179,7 +179,7 @@ async fn each_history_lives_in_its_owners_schema_and_no_foreign_key_crosses_sche
     ctx: TestContext,
 ) {
     let database = migrated_database(&ctx).await;
-    let admin = kit::db::pool(&database.url, "test").unwrap();
+    let admin = chassis::db::pool(&database.url, "test").unwrap();
 
     let histories: Vec<(String, String)> = sqlx::query_as(
         "SELECT schemaname::text, tableowner::text FROM pg_tables WHERE tablename = 'refinery_schema_history' ORDER BY 1",
@@ -209,8 +209,8 @@ async fn each_history_lives_in_its_owners_schema_and_no_foreign_key_crosses_sche
 
 async fn shows_an_order_with_its_customers_name_and_email(ctx: TestContext) {
     let app = spawn_migrated(&ctx).await;
-    let seed_order = &kit::seed::orders()[0];
-    let seed_customer = &kit::seed::customers()[seed_order.customer_id as usize - 1];
+    let seed_order = &lab::seed::orders()[0];
+    let seed_customer = &lab::seed::customers()[seed_order.customer_id as usize - 1];
 
     let response = app
         .http
@@ -259,7 +259,7 @@ async fn shows_a_page_of_orders_with_one_call_to_customers(ctx: TestContext) {
     let fake = bind().await;
     let customers_url = fake.url.clone();
     let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(kit::http::serve(
+    tokio::spawn(chassis::http::serve(
         fake.listener,
         counting_customers(calls.clone()),
         stop.clone(),
@@ -322,13 +322,13 @@ async fn accepts_an_order_for_an_existing_active_customer(ctx: TestContext) {
         (order["status"].as_str(), order["total"].as_str()),
         (Some("NEW"), Some("42.50"))
     );
-    assert_eq!(order["customer"]["email"], kit::seed::customers()[0].email);
+    assert_eq!(order["customer"]["email"], lab::seed::customers()[0].email);
     assert_eq!(app.count("orders.orders").await, before + 1);
 }
 
 async fn rejects_orders_for_suspended_and_unknown_customers_and_writes_nothing(ctx: TestContext) {
     let app = spawn_migrated(&ctx).await;
-    let suspended = kit::seed::customers()
+    let suspended = lab::seed::customers()
         .into_iter()
         .find(|c| c.status == "suspended")
         .unwrap();
@@ -406,7 +406,7 @@ async fn guest_checkout_registers_the_customer_through_the_api(ctx: TestContext)
 
 async fn guest_checkout_with_a_registered_email_is_a_conflict_and_writes_nothing(ctx: TestContext) {
     let app = spawn_migrated(&ctx).await;
-    let taken = &kit::seed::customers()[4].email;
+    let taken = &lab::seed::customers()[4].email;
     let (customers_before, orders_before) = (
         app.count("customers.customers").await,
         app.count("orders.orders").await,
@@ -438,7 +438,7 @@ async fn shows_a_profile_with_order_figures_from_the_orders_api(ctx: TestContext
 
     assert!(!response.headers().contains_key("warning"));
     let profile: Value = response.json().await.unwrap();
-    assert_eq!(profile["email"], kit::seed::customers()[6].email);
+    assert_eq!(profile["email"], lab::seed::customers()[6].email);
     assert_eq!(
         profile["order_stats"],
         json!({ "open_order_count": open, "lifetime_value": value.to_string() })
@@ -459,12 +459,12 @@ async fn refuses_to_delete_a_customer_with_open_orders(ctx: TestContext) {
 
     let problem = expect_problem(response, 409, "/problems/customer-has-open-orders").await;
     assert_eq!(problem["open_order_count"], open);
-    assert_eq!(app.count("customers.customers").await, kit::seed::CUSTOMERS);
+    assert_eq!(app.count("customers.customers").await, lab::seed::CUSTOMERS);
 }
 
 async fn deletes_a_customer_without_open_orders(ctx: TestContext) {
     let app = spawn_migrated(&ctx).await;
-    let without_orders = kit::seed::CUSTOMERS;
+    let without_orders = lab::seed::CUSTOMERS;
 
     let response = app
         .http
@@ -680,10 +680,9 @@ async fn answers_bad_input_with_problems_and_writes_nothing(ctx: TestContext) {
 }
 
 async fn fails_closed_when_customers_is_stopped(ctx: TestContext) {
-    let app = spawn_migrated(&ctx).await;
+    let mut app = spawn_migrated(&ctx).await;
     let before = app.count("orders.orders").await;
-    app.stop_customers.cancel();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    app.running.customers.stop().await.unwrap();
 
     let started = Instant::now();
     let response = app
@@ -723,9 +722,8 @@ async fn fails_closed_when_customers_is_stopped(ctx: TestContext) {
 }
 
 async fn degrades_the_profile_and_refuses_deletes_when_orders_is_stopped(ctx: TestContext) {
-    let app = spawn_migrated(&ctx).await;
-    app.stop_orders.cancel();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut app = spawn_migrated(&ctx).await;
+    app.running.orders.stop().await.unwrap();
 
     let started = Instant::now();
     let response = app
@@ -748,7 +746,7 @@ async fn degrades_the_profile_and_refuses_deletes_when_orders_is_stopped(ctx: Te
             .contains("unavailable")
     );
     let profile: Value = response.json().await.unwrap();
-    assert_eq!(profile["email"], kit::seed::customers()[6].email);
+    assert_eq!(profile["email"], lab::seed::customers()[6].email);
     assert_eq!(profile["order_stats"], Value::Null);
     assert_eq!(profile["degraded"], json!(["order_stats"]));
     assert!(
@@ -760,7 +758,7 @@ async fn degrades_the_profile_and_refuses_deletes_when_orders_is_stopped(ctx: Te
         .delete(format!(
             "{}/v1/customers/{}",
             app.customers,
-            kit::seed::CUSTOMERS
+            lab::seed::CUSTOMERS
         ))
         .send()
         .await
@@ -768,7 +766,7 @@ async fn degrades_the_profile_and_refuses_deletes_when_orders_is_stopped(ctx: Te
     expect_problem(delete, 503, "/problems/dependency-unavailable").await;
     assert_eq!(
         app.count("customers.customers").await,
-        kit::seed::CUSTOMERS,
+        lab::seed::CUSTOMERS,
         "nothing deleted"
     );
 }
@@ -793,7 +791,7 @@ async fn hanging_server() -> (String, tokio_util::sync::CancellationToken) {
 async fn fails_closed_within_the_budget_when_customers_hangs(ctx: TestContext) {
     let (hanging, stop) = hanging_server().await;
     let database = migrated_database(&ctx).await;
-    let pool = kit::db::pool(
+    let pool = chassis::db::pool(
         &support::migrated_owners()[1].runtime_url(&database.url),
         "t",
     )
@@ -827,7 +825,7 @@ async fn fails_closed_within_the_budget_when_customers_hangs(ctx: TestContext) {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(count, kit::seed::ORDERS, "nothing written");
+    assert_eq!(count, lab::seed::ORDERS, "nothing written");
     stop.cancel();
 }
 
@@ -844,7 +842,7 @@ async fn opens_the_breaker_when_customers_keeps_failing_and_answers_fast(ctx: Te
     let fake = bind().await;
     let stop = tokio_util::sync::CancellationToken::new();
     let fake_url = fake.url.clone();
-    tokio::spawn(kit::http::serve(fake.listener, failing, stop.clone()));
+    tokio::spawn(chassis::http::serve(fake.listener, failing, stop.clone()));
     let database = migrated_database(&ctx).await;
     let (orders, client) = support::orders_calling(&database.url, &fake_url, &stop).await;
     let http = support::http_client();
@@ -908,7 +906,7 @@ async fn retries_a_lookup_that_failed_once(ctx: TestContext) {
     let fake = bind().await;
     let stop = tokio_util::sync::CancellationToken::new();
     let fake_url = fake.url.clone();
-    tokio::spawn(kit::http::serve(fake.listener, flaky, stop.clone()));
+    tokio::spawn(chassis::http::serve(fake.listener, flaky, stop.clone()));
     let database = migrated_database(&ctx).await;
     let (orders, _) = support::orders_calling(&database.url, &fake_url, &stop).await;
 
@@ -935,7 +933,7 @@ async fn succeeds_when_customers_is_slow_but_within_budget(ctx: TestContext) {
     let fake = bind().await;
     let stop = tokio_util::sync::CancellationToken::new();
     let fake_url = fake.url.clone();
-    tokio::spawn(kit::http::serve(fake.listener, slow, stop.clone()));
+    tokio::spawn(chassis::http::serve(fake.listener, slow, stop.clone()));
     let database = migrated_database(&ctx).await;
     let (orders, _) = support::orders_calling(&database.url, &fake_url, &stop).await;
 
@@ -984,7 +982,7 @@ async fn forwards_the_request_id_to_the_owner(ctx: TestContext) {
     let fake = bind().await;
     let stop = tokio_util::sync::CancellationToken::new();
     let fake_url = fake.url.clone();
-    tokio::spawn(kit::http::serve(fake.listener, owner, stop.clone()));
+    tokio::spawn(chassis::http::serve(fake.listener, owner, stop.clone()));
     let database = migrated_database(&ctx).await;
     let (orders, _) = support::orders_calling(&database.url, &fake_url, &stop).await;
 
@@ -1029,7 +1027,7 @@ async fn serves_xml_with_link_elements_and_406_for_what_it_cannot_produce(ctx: T
     );
     assert!(order.headers()["etag"].to_str().unwrap().starts_with("W/"));
     let xml = order.text().await.unwrap();
-    let seed = &kit::seed::orders()[0];
+    let seed = &lab::seed::orders()[0];
     assert!(
         xml.contains(&format!(
             "<order><id>1</id><customer_id>{}</customer_id>",
@@ -1082,8 +1080,8 @@ async fn a_python_client_with_only_the_standard_library_uses_the_api(ctx: TestCo
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let seed_order = &kit::seed::orders()[0];
-    let seed_customer = &kit::seed::customers()[seed_order.customer_id as usize - 1];
+    let seed_order = &lab::seed::orders()[0];
+    let seed_customer = &lab::seed::customers()[seed_order.customer_id as usize - 1];
     assert!(
         stdout.contains(&format!(
             "order 1: {} {} for {}",
@@ -1109,7 +1107,7 @@ async fn a_python_client_with_only_the_standard_library_uses_the_api(ctx: TestCo
     assert!(stdout.contains("text/csv: 406"), "{stdout}");
     assert_eq!(
         app.count("orders.orders").await,
-        kit::seed::ORDERS + 1,
+        lab::seed::ORDERS + 1,
         "the retried order was created once"
     );
 }
@@ -1118,15 +1116,14 @@ async fn recovers_through_a_half_open_probe_when_customers_returns(ctx: TestCont
     let database = migrated_database(&ctx).await;
     let customers = bind().await;
     let customers_addr = customers.listener.local_addr().unwrap();
-    let app = spawn_migrated_with(database, customers, bind().await, test_calls()).await;
+    let mut app = spawn_migrated_with(database, customers, bind().await, test_calls()).await;
     let place = || {
         app.http
             .post(format!("{}/v1/orders", app.orders))
             .json(&json!({ "customer_id": 1, "total": 10 }))
             .send()
     };
-    app.stop_customers.cancel();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    app.running.customers.stop().await.unwrap();
     for _ in 0..2 {
         expect_problem(
             place().await.unwrap(),
@@ -1141,7 +1138,7 @@ async fn recovers_through_a_half_open_probe_when_customers_returns(ctx: TestCont
     let listener = tokio::net::TcpListener::bind(customers_addr).await.unwrap();
     let back = tokio_util::sync::CancellationToken::new();
     let customers_app = support::customers_app(&app.database.url, &app.orders, test_calls());
-    tokio::spawn(kit::http::serve(listener, customers_app, back.clone()));
+    tokio::spawn(chassis::http::serve(listener, customers_app, back.clone()));
     tokio::time::sleep(test_calls().breaker.open_for + Duration::from_millis(100)).await;
     let state_before_probe = app.customers_client.breaker_state();
     let response = place().await.unwrap();
@@ -1149,6 +1146,6 @@ async fn recovers_through_a_half_open_probe_when_customers_returns(ctx: TestCont
     assert_eq!(state_before_probe, BreakerState::HalfOpen);
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(app.customers_client.breaker_state(), BreakerState::Closed);
-    assert_eq!(app.count("orders.orders").await, kit::seed::ORDERS + 1);
+    assert_eq!(app.count("orders.orders").await, lab::seed::ORDERS + 1);
     back.cancel();
 }

@@ -41,7 +41,7 @@ fn lazy_pool(application_name: &str) -> sqlx::PgPool {
     let url = "postgres://x:y@127.0.0.1:1/none"
         .parse()
         .expect("a valid database URL");
-    kit::db::pool(&url, application_name).expect("a lazy pool")
+    chassis::db::pool(&url, application_name).expect("a lazy pool")
 }
 
 fn customers_router() -> Router {
@@ -154,7 +154,7 @@ fn has_no_breaking_change_against_the_committed_document(service: &Service) {
         return;
     };
     let committed: Value = serde_json::from_str(committed).expect("the committed document is JSON");
-    let breaking = kit::openapi::breaking_changes(&committed, &service.served());
+    let breaking = lab::openapi::breaking_changes(&committed, &service.served());
     assert!(
         breaking.is_empty(),
         "the {} API breaks clients of the committed document:\n  {}\n\

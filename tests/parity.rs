@@ -10,12 +10,12 @@ mod support;
 
 use std::process::ExitCode;
 
-use kit::harness::TestContext;
+use lab::harness::TestContext;
 use serde_json::{Value, json};
 use support::{spawn_legacy, spawn_migrated};
 
 fn main() -> ExitCode {
-    kit::harness::main(kit::tests![both_pairs_behave_the_same_at_baseline])
+    lab::harness::main(lab::tests![both_pairs_behave_the_same_at_baseline])
 }
 
 /// Where each operation goes in each pair.
@@ -240,7 +240,7 @@ impl Pair {
             self.create_customer(json!({ "name": "K", "email": "nope" }))
                 .await,
         ));
-        let new_order = kit::seed::orders()
+        let new_order = lab::seed::orders()
             .into_iter()
             .find(|o| o.status == "NEW")
             .unwrap()

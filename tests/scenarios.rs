@@ -12,18 +12,19 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use kit::harness::TestContext;
-use kit::scenario::{Applied, Pair};
-use kit::telemetry::ErrorLog;
+use chassis::releases::Applied;
+use chassis::telemetry::ErrorLog;
+use lab::flows::{Flow, Observed, Probe, impact};
+use lab::harness::TestContext;
+use lab::scenario::Pair;
+use lab::{matrix, pairs};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use shared_db_kit::flows::{Flow, Observed, Probe, impact};
-use shared_db_kit::{matrix, pairs};
 use support::{LegacyApp, MigratedApp, spawn_legacy, spawn_migrated};
 
 fn main() -> ExitCode {
-    let _ = ERRORS.set(kit::telemetry::init_with_error_log(true));
-    kit::harness::main(kit::tests![
+    let _ = ERRORS.set(chassis::telemetry::init_with_error_log(true));
+    lab::harness::main(lab::tests![
         rename_email_breaks_legacy_order_views_and_guest_checkout_loudly,
         split_name_breaks_legacy_order_views_and_guest_checkout_loudly,
         rename_table_breaks_every_legacy_read_and_write_of_customers_loudly,
@@ -48,7 +49,7 @@ struct Run {
 }
 
 async fn run(ctx: &TestContext, id: &str) -> Run {
-    let scenario = kit::scenario::find(id).unwrap();
+    let scenario = lab::scenario::find(id).unwrap();
     let (legacy, migrated) = (spawn_legacy(ctx).await, spawn_migrated(ctx).await);
     let errors = ERRORS.get().cloned();
     let legacy_probe = Probe::new(
@@ -85,7 +86,7 @@ async fn run(ctx: &TestContext, id: &str) -> Run {
     );
     assert_eq!(shipped, (Applied::Now, Applied::Now));
     // The owners pick the release up on their next read of their release table.
-    tokio::time::sleep(kit::scenario::RELOAD_AFTER + Duration::from_millis(200)).await;
+    tokio::time::sleep(chassis::releases::RELOAD_AFTER + Duration::from_millis(200)).await;
     let legacy_after = legacy_probe.observe(2).await.unwrap();
     let migrated_after = migrated_probe.observe(2).await.unwrap();
 
@@ -241,7 +242,7 @@ async fn status_vocabulary_zeroes_legacy_open_orders_and_lets_the_delete_guard_p
 
 async fn soft_delete_lets_legacy_accept_orders_for_deleted_customers_silently(ctx: TestContext) {
     let run = run(&ctx, "soft-delete").await;
-    let gone = kit::seed::CUSTOMERS - 2;
+    let gone = lab::seed::CUSTOMERS - 2;
 
     assert_eq!(
         after(&run, Flow::OrderForDeletedCustomer),
@@ -263,7 +264,7 @@ async fn soft_delete_lets_legacy_accept_orders_for_deleted_customers_silently(ct
 
 async fn shipping_a_release_twice_changes_nothing(ctx: TestContext) {
     let (legacy, migrated) = (spawn_legacy(&ctx).await, spawn_migrated(&ctx).await);
-    let scenario = kit::scenario::find("rename-email").unwrap();
+    let scenario = lab::scenario::find("rename-email").unwrap();
 
     for (pair, url) in [
         (Pair::Legacy, &legacy.database.url),
@@ -293,7 +294,7 @@ async fn shipping_a_release_twice_changes_nothing(ctx: TestContext) {
 /// seed writes, a restart must still start, and must not pretend to reseed.
 async fn legacy_starts_again_on_a_released_database(ctx: TestContext) {
     let app = spawn_legacy(&ctx).await;
-    let scenario = kit::scenario::find("rename-email").unwrap();
+    let scenario = lab::scenario::find("rename-email").unwrap();
     pairs::ship(Pair::Legacy, &app.database.url, scenario)
         .await
         .unwrap();
@@ -303,8 +304,8 @@ async fn legacy_starts_again_on_a_released_database(ctx: TestContext) {
         .unwrap();
 
     let applied = legacy::migrate(&app.database.url).await.unwrap();
-    let inserted = legacy::seed(&app.db).await.unwrap();
+    let inserted = lab::seed::write::legacy(&app.db).await.unwrap();
 
     assert_eq!((applied, inserted), (0, 0));
-    assert_eq!(app.count("orders").await, kit::seed::ORDERS - 1);
+    assert_eq!(app.count("orders").await, lab::seed::ORDERS - 1);
 }

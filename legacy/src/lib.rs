@@ -3,16 +3,15 @@
 //! the other's. It works on day one. `migrations/scenarios` shows what happens next.
 
 pub mod check;
-pub mod cli;
 pub mod customers;
 pub mod orders;
 mod page;
 mod schema;
 
-pub use schema::{migrate, seed, ship};
+pub use schema::{migrate, ship};
 
 use axum::extract::State;
-use kit::http::{Json, Problem};
+use chassis::http::{Json, Problem};
 use sqlx::PgPool;
 
 /// Application names the two services set on their connections, as `pg_stat_activity`
@@ -22,5 +21,5 @@ pub const ORDERS_APP: &str = "legacy-orders";
 
 /// `GET /health`: 200 when the database answers, 503 when it does not.
 pub(crate) async fn health(State(pool): State<PgPool>) -> Result<Json<serde_json::Value>, Problem> {
-    kit::db::health(&pool).await
+    chassis::db::health(&pool).await
 }

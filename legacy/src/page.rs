@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-pub use kit::http::page::PageParams;
+pub use chassis::http::page::PageParams;
 
 /// One page of a collection, with the size of the whole.
 #[derive(Debug, Serialize)]

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use chassis::DatabaseUrl;
 use clap::{Parser, Subcommand};
-use kit::DatabaseUrl;
-use kit::postgres::{Postgres, Purpose};
-use shared_db_kit::matrix;
-use shared_db_kit::pairs::{Databases, Passwords};
+use lab::matrix;
+use lab::pairs::{Databases, Passwords};
+use lab::postgres::{Postgres, Purpose};
 
 /// Tools around the legacy and migrated pairs of shared-db-kit.
 #[derive(Debug, Parser)]
@@ -59,7 +59,7 @@ async fn main() -> ExitCode {
             html,
             passwords,
         } => {
-            let errors = kit::telemetry::init_with_error_log(true);
+            let errors = chassis::telemetry::init_with_error_log(true);
             match run_matrix(database_url, markdown, html, passwords, errors).await {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::FAILURE,
@@ -70,9 +70,9 @@ async fn main() -> ExitCode {
             }
         }
         Command::Postgres => {
-            kit::telemetry::init();
+            chassis::telemetry::init();
             // Listen before the container starts: a Ctrl-C while it boots must remove it too.
-            let interrupted = kit::shutdown::on_signal();
+            let interrupted = chassis::shutdown::on_signal();
             match Postgres::provision(None, Purpose::Run).await {
                 Ok(postgres) => {
                     println!("{}", postgres.describe());
@@ -98,12 +98,12 @@ async fn run_matrix(
     markdown: Option<PathBuf>,
     html: Option<PathBuf>,
     passwords: Passwords,
-    errors: kit::telemetry::ErrorLog,
+    errors: chassis::telemetry::ErrorLog,
 ) -> anyhow::Result<bool> {
     let agrees = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let verdict = agrees.clone();
-    kit::postgres::with_postgres(database_url, |admin, interrupted| async move {
-        let runs = kit::scenario::catalogue().len() as u64 * 2;
+    lab::postgres::with_postgres(database_url, |admin, interrupted| async move {
+        let runs = lab::scenario::catalogue().len() as u64 * 2;
         let bar = indicatif::ProgressBar::new(runs).with_style(
             indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]")
                 .context("progress bar template")?,

@@ -3,8 +3,9 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
-use kit::DatabaseUrl;
-use kit::harness::{BoxFuture, Template, TestContext, TestDatabase};
+use chassis::DatabaseUrl;
+use lab::harness::{BoxFuture, Template, TestContext, TestDatabase};
+use lab::pairs::{self, Listeners, Serving};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -16,10 +17,7 @@ pub const LEGACY: Template = Template {
 
 fn build_legacy(url: DatabaseUrl) -> BoxFuture<anyhow::Result<()>> {
     Box::pin(async move {
-        legacy::migrate(&url).await?;
-        let pool = kit::db::pool(&url, "template")?;
-        legacy::seed(&pool).await?;
-        pool.close().await;
+        pairs::legacy::build(&url).await?;
         Ok(())
     })
 }
@@ -38,7 +36,7 @@ pub async fn serve(app: axum::Router, shutdown: &CancellationToken) -> String {
         .await
         .expect("a free port");
     let url = format!("http://{}", listener.local_addr().expect("bound address"));
-    tokio::spawn(kit::http::serve(listener, app, shutdown.clone()));
+    tokio::spawn(chassis::http::serve(listener, app, shutdown.clone()));
     url
 }
 
@@ -50,13 +48,7 @@ pub struct LegacyApp {
     pub db: PgPool,
     pub http: reqwest::Client,
     pub database: TestDatabase,
-    shutdown: CancellationToken,
-}
-
-impl Drop for LegacyApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
+    pub running: pairs::Running,
 }
 
 pub async fn spawn_legacy(ctx: &TestContext) -> LegacyApp {
@@ -66,21 +58,15 @@ pub async fn spawn_legacy(ctx: &TestContext) -> LegacyApp {
 
 /// The legacy pair on a database the test prepared.
 pub async fn spawn_legacy_on(database: TestDatabase) -> LegacyApp {
-    let shutdown = CancellationToken::new();
-    let pool = |name| kit::db::pool(&database.url, name).expect("a pool");
-    let customers = serve(
-        legacy::customers::router(pool(legacy::CUSTOMERS_APP)),
-        &shutdown,
-    )
-    .await;
-    let orders = serve(legacy::orders::router(pool(legacy::ORDERS_APP)), &shutdown).await;
+    let listeners = Listeners::loopback().await.expect("two free ports");
+    let running = pairs::legacy::start(&database.url, listeners).expect("the legacy pair");
     LegacyApp {
-        customers,
-        orders,
-        db: pool("test"),
+        customers: running.customers.url.clone(),
+        orders: running.orders.url.clone(),
+        db: chassis::db::pool(&database.url, "test").expect("a pool"),
         http: http_client(),
         database,
-        shutdown,
+        running,
     }
 }
 
@@ -123,7 +109,7 @@ pub async fn expect_problem(
 /// The seed's figures for one customer, computed from the seed data itself rather than
 /// by SQL: (open order count, lifetime value).
 pub fn seed_stats(customer_id: i64) -> (i64, rust_decimal::Decimal) {
-    let orders: Vec<_> = kit::seed::orders()
+    let orders: Vec<_> = lab::seed::orders()
         .into_iter()
         .filter(|o| o.customer_id == customer_id)
         .collect();
@@ -149,28 +135,32 @@ pub const MIGRATED: Template = Template {
 pub const CUSTOMERS_DB_PASSWORD: &str = "customers-test";
 pub const ORDERS_DB_PASSWORD: &str = "orders-test";
 
-pub fn migrated_owners() -> [kit::ownership::Owner; 2] {
-    [
-        migrated_customers::owner(CUSTOMERS_DB_PASSWORD),
-        migrated_orders::owner(ORDERS_DB_PASSWORD),
-    ]
+/// The test's passwords for the migrated runtime roles.
+pub fn secrets() -> pairs::migrated::Secrets {
+    pairs::migrated::Secrets {
+        customers_db_password: CUSTOMERS_DB_PASSWORD.to_owned(),
+        orders_db_password: ORDERS_DB_PASSWORD.to_owned(),
+    }
+}
+
+pub fn migrated_owners() -> [chassis::ownership::Owner; 2] {
+    secrets().owners()
 }
 
 fn build_migrated(url: DatabaseUrl) -> BoxFuture<anyhow::Result<()>> {
     Box::pin(async move {
-        migrated::migrate(&url, &migrated_owners()).await?;
-        migrated::seed(&url).await?;
+        pairs::migrated::build(&url, &secrets()).await?;
         Ok(())
     })
 }
 
 /// How patient the test services are with each other: tight, so failure tests are quick.
-pub fn test_calls() -> kit::consumer::UpstreamConfig {
-    kit::consumer::UpstreamConfig {
+pub fn test_calls() -> chassis::consumer::UpstreamConfig {
+    chassis::consumer::UpstreamConfig {
         connect_timeout: std::time::Duration::from_millis(200),
         attempt_timeout: std::time::Duration::from_millis(400),
         budget: std::time::Duration::from_millis(1_000),
-        breaker: kit::resilience::BreakerConfig {
+        breaker: chassis::resilience::BreakerConfig {
             failure_threshold: 5,
             open_for: std::time::Duration::from_millis(500),
         },
@@ -201,21 +191,13 @@ pub struct MigratedApp {
     pub http: reqwest::Client,
     pub database: TestDatabase,
     pub customers_client: std::sync::Arc<migrated_orders::CustomersClient>,
-    pub stop_customers: CancellationToken,
-    pub stop_orders: CancellationToken,
-}
-
-impl Drop for MigratedApp {
-    fn drop(&mut self) {
-        self.stop_customers.cancel();
-        self.stop_orders.cancel();
-    }
+    pub running: pairs::Running,
 }
 
 /// A migrated database, secured again (database privileges are not copied from templates).
 pub async fn migrated_database(ctx: &TestContext) -> TestDatabase {
     let database = ctx.database(&MIGRATED).await;
-    kit::ownership::secure_database(&database.url, &migrated_owners())
+    chassis::ownership::secure_database(&database.url, &migrated_owners())
         .await
         .expect("secure the copy");
     database
@@ -233,50 +215,27 @@ pub async fn spawn_migrated_with(
     database: TestDatabase,
     customers: Bound,
     orders: Bound,
-    calls: kit::consumer::UpstreamConfig,
+    calls: chassis::consumer::UpstreamConfig,
 ) -> MigratedApp {
-    let [customers_owner, orders_owner] = migrated_owners();
-    let customers_client = std::sync::Arc::new(
-        migrated_orders::CustomersClient::new(&customers.url, calls.clone()).expect("a client"),
-    );
-    let customers_state = migrated_customers::AppState {
-        pool: kit::db::pool(
-            &customers_owner.runtime_url(&database.url),
-            migrated_customers::APP,
-        )
-        .expect("a pool"),
-        orders: std::sync::Arc::new(
-            migrated_customers::OrdersClient::new(&orders.url, calls).expect("a client"),
-        ),
+    let apps = pairs::migrated::Apps::new(
+        &database.url,
+        &secrets(),
+        [&customers.url, &orders.url],
+        &calls,
+    )
+    .expect("the migrated apps");
+    let running = pairs::Running {
+        customers: Serving::spawn(customers.listener, apps.customers).expect("serving"),
+        orders: Serving::spawn(orders.listener, apps.orders).expect("serving"),
     };
-    let orders_state = migrated_orders::AppState {
-        pool: kit::db::pool(
-            &orders_owner.runtime_url(&database.url),
-            migrated_orders::APP,
-        )
-        .expect("a pool"),
-        customers: customers_client.clone(),
-    };
-    let (stop_customers, stop_orders) = (CancellationToken::new(), CancellationToken::new());
-    tokio::spawn(kit::http::serve(
-        customers.listener,
-        migrated_customers::router(customers_state),
-        stop_customers.clone(),
-    ));
-    tokio::spawn(kit::http::serve(
-        orders.listener,
-        migrated_orders::router(orders_state),
-        stop_orders.clone(),
-    ));
     MigratedApp {
         customers: customers.url,
         orders: orders.url,
-        db: kit::db::pool(&database.url, "test").expect("a pool"),
+        db: chassis::db::pool(&database.url, "test").expect("a pool"),
         http: http_client(),
         database,
-        customers_client,
-        stop_customers,
-        stop_orders,
+        customers_client: apps.customers_client,
+        running,
     }
 }
 
@@ -284,10 +243,16 @@ pub async fn spawn_migrated_with(
 pub fn customers_app(
     database: &DatabaseUrl,
     orders_url: &str,
-    calls: kit::consumer::UpstreamConfig,
+    calls: chassis::consumer::UpstreamConfig,
 ) -> axum::Router {
-    let owner = migrated_customers::owner(CUSTOMERS_DB_PASSWORD);
-    migrated::customers_app(&owner.runtime_url(database), orders_url, calls).expect("an app")
+    pairs::migrated::Apps::new(
+        database,
+        &secrets(),
+        ["http://unused.invalid", orders_url],
+        &calls,
+    )
+    .expect("the migrated apps")
+    .customers
 }
 
 /// The orders service on its own login in `database`, calling customers through `customers`.
@@ -297,7 +262,8 @@ pub fn orders_app(
 ) -> axum::Router {
     let owner = migrated_orders::owner(ORDERS_DB_PASSWORD);
     migrated_orders::router(migrated_orders::AppState {
-        pool: kit::db::pool(&owner.runtime_url(database), migrated_orders::APP).expect("a pool"),
+        pool: chassis::db::pool(&owner.runtime_url(database), migrated_orders::APP)
+            .expect("a pool"),
         customers,
     })
 }

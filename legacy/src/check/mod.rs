@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::time::Duration;
 
-use kit::DatabaseUrl;
-use kit::scenario::Releases;
+use chassis::DatabaseUrl;
+use chassis::releases::Releases;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 
@@ -127,6 +127,19 @@ impl Service {
     }
 }
 
+/// The releases the owners' code adapts to (their `shape.rs`): the check lists each
+/// statement for every combination of them. The lab's catalogue test keeps this list equal
+/// to the scenario catalogue.
+pub const SHAPED_RELEASES: [&str; 7] = [
+    "rename-email",
+    "split-name",
+    "money-in-cents",
+    "status-vocabulary",
+    "rename-table",
+    "soft-delete",
+    "required-column",
+];
+
 /// Why the check could not run. Every message names the database without its password.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -163,7 +176,7 @@ pub async fn run(url: &DatabaseUrl, services: &[Service]) -> Result<Report, Chec
             Err(_) => return Err(CheckError::ConnectTimeout { url: shown }),
         };
     let releases = read_releases(&options).await.map_err(|source| {
-        if kit::db::sqlstate(&source).as_deref() == Some("42P01") {
+        if chassis::db::sqlstate(&source).as_deref() == Some("42P01") {
             CheckError::NotMigrated { url: shown.clone() }
         } else {
             CheckError::Database {

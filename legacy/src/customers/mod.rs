@@ -12,7 +12,7 @@ pub use routes::router;
 
 use std::collections::BTreeSet;
 
-use kit::scenario::Releases;
+use chassis::releases::Releases;
 use sqlx::PgPool;
 
 use crate::check::Statement;

@@ -16,9 +16,9 @@ use super::ApiError;
 use super::db::{self, Customer, CustomerChanges, NewCustomer};
 use super::shape::CustomersTable;
 use crate::page::{PageParams, Paged};
-use kit::http::{Json, Path, Query};
-use kit::scenario::Releases;
-use kit::validate;
+use chassis::http::{Json, Path, Query};
+use chassis::releases::Releases;
+use chassis::validate;
 
 /// What every handler gets: the shared pool, and the releases of the customers team.
 #[derive(Debug, Clone, FromRef)]
@@ -44,7 +44,7 @@ pub fn router(pool: PgPool) -> Router {
         pool,
         releases: Arc::new(releases),
     };
-    kit::http::finish(
+    chassis::http::finish(
         Router::new()
             .route("/customers", get(list).post(create))
             .route("/customers/{id}", get(show).patch(update).delete(remove))

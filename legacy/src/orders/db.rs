@@ -9,7 +9,7 @@ use serde::Serialize;
 use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 
-use kit::http::page::Page;
+use chassis::http::page::Page;
 
 use super::shape::OrdersTable;
 use crate::check::Statement;

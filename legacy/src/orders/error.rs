@@ -3,10 +3,10 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kit::db::Failure;
-use kit::http::{Problem, Rejection};
+use chassis::db::Failure;
+use chassis::http::{Problem, Rejection};
 
-use kit::validate::Invalid;
+use chassis::validate::Invalid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -72,7 +72,7 @@ impl ApiError {
             )
             .detail(format!("Order {id} is {from}; it cannot become {to}.")),
             Self::Rejection(rejection) => rejection.to_problem(),
-            Self::Database(err) => match kit::db::failure(err) {
+            Self::Database(err) => match chassis::db::failure(err) {
                 Failure::Unavailable => Problem::database_unavailable(),
                 Failure::Constraint("customers_email_key") => Self::EmailTaken.problem(),
                 _ => Problem::internal(),
@@ -82,7 +82,7 @@ impl ApiError {
 
     fn sqlstate(&self) -> Option<String> {
         match self {
-            Self::Database(err) => kit::db::sqlstate(err),
+            Self::Database(err) => chassis::db::sqlstate(err),
             _ => None,
         }
     }

@@ -16,9 +16,9 @@ use super::ApiError;
 use super::db::{self, Order, OrderFilter};
 use super::shape::OrdersTable;
 use crate::page::{PageParams, Paged};
-use kit::http::{Json, Path, Query};
-use kit::scenario::Releases;
-use kit::validate;
+use chassis::http::{Json, Path, Query};
+use chassis::releases::Releases;
+use chassis::validate;
 
 /// The statuses an order moves through.
 pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];
@@ -45,7 +45,7 @@ pub fn router(pool: PgPool) -> Router {
         pool,
         releases: Arc::new(releases),
     };
-    kit::http::finish(
+    chassis::http::finish(
         Router::new()
             .route("/orders", get(list).post(create))
             .route("/orders/{id}", get(show).patch(update).delete(remove))

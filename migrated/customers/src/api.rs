@@ -10,12 +10,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use kit::http::conditional::{etag, not_modified, required_version};
-use kit::http::negotiate::{RootOf, negotiate};
-use kit::http::page::PageParams;
-use kit::http::{Json, Path, Query, RequestId};
-use kit::scenario::Releases;
-use kit::validate;
+use chassis::http::conditional::{etag, not_modified, required_version};
+use chassis::http::negotiate::{RootOf, negotiate};
+use chassis::http::page::PageParams;
+use chassis::http::{Json, Path, Query, RequestId};
+use chassis::releases::Releases;
+use chassis::validate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -57,7 +57,7 @@ pub fn router(state: AppState) -> Router {
         orders: state.orders,
         releases: Arc::new(releases),
     };
-    kit::http::finish(
+    chassis::http::finish(
         Router::new()
             .route("/v1/customers", get(list).post(create))
             .route("/v1/customers/{id}", get(show).patch(update).delete(remove))
@@ -593,8 +593,8 @@ async fn profile(
 )]
 async fn health(
     State(state): State<Service>,
-) -> Result<Json<serde_json::Value>, kit::http::Problem> {
-    kit::db::health(&state.pool).await
+) -> Result<Json<serde_json::Value>, chassis::http::Problem> {
+    chassis::db::health(&state.pool).await
 }
 
 /// The customer statuses this service knows.

@@ -2,7 +2,7 @@
 //! the table's current shape (`shape.rs`), so a release of this team's changes the SQL here
 //! and nothing a client sees.
 
-use kit::http::page::Page;
+use chassis::http::page::Page;
 use sqlx::{FromRow, PgPool};
 use time::OffsetDateTime;
 

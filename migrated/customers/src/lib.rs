@@ -13,7 +13,7 @@ mod shape;
 pub use api::router;
 pub use openapi::openapi_json;
 pub use orders_client::OrdersClient;
-pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, migrate, owner, seed};
+pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, migrate, owner};
 
 /// The `application_name` of the service's connections.
 pub const APP: &str = "migrated-customers";

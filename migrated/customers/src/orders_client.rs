@@ -1,9 +1,9 @@
 //! The customers service as a consumer of the orders service: one question, "what are this
 //! customer's order figures?", asked over HTTP with a timeout, retries and a breaker
-//! (`kit::consumer`). The answer is read into this service's own type, which holds only the
+//! (`chassis::consumer`). The answer is read into this service's own type, which holds only the
 //! fields it uses and ignores the rest.
 
-use kit::consumer::{Upstream, UpstreamConfig, UpstreamError};
+use chassis::consumer::{Upstream, UpstreamConfig, UpstreamError};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 

@@ -11,12 +11,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kit::consumer::UpstreamError;
-use kit::http::negotiate::{RootOf, negotiate};
-use kit::http::page::PageParams;
-use kit::http::{Json, Path, Query, RequestId};
-use kit::scenario::Releases;
-use kit::validate;
+use chassis::consumer::UpstreamError;
+use chassis::http::negotiate::{RootOf, negotiate};
+use chassis::http::page::PageParams;
+use chassis::http::{Json, Path, Query, RequestId};
+use chassis::releases::Releases;
+use chassis::validate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -60,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         customers: state.customers,
         releases: Arc::new(releases),
     };
-    kit::http::finish(
+    chassis::http::finish(
         Router::new()
             .route("/v1/orders", get(list).post(create))
             .route("/v1/orders/{id}", get(show).patch(update).delete(remove))
@@ -403,8 +403,8 @@ async fn show(
     let body = OrderBody::new(order, &customers, state.customers.base_url());
     // The representation joins two services' data, so its ETag hashes what is sent.
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    let tag = kit::http::conditional::etag_of(&bytes);
-    if kit::http::conditional::not_modified(&headers, &tag) {
+    let tag = chassis::http::conditional::etag_of(&bytes);
+    if chassis::http::conditional::not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
     Ok(with_warning(
@@ -735,8 +735,8 @@ async fn order_stats(
 )]
 async fn health(
     State(state): State<Service>,
-) -> Result<Json<serde_json::Value>, kit::http::Problem> {
-    kit::db::health(&state.pool).await
+) -> Result<Json<serde_json::Value>, chassis::http::Problem> {
+    chassis::db::health(&state.pool).await
 }
 
 #[cfg(test)]

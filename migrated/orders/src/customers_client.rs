@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use kit::consumer::{Upstream, UpstreamConfig, UpstreamError};
+use chassis::consumer::{Upstream, UpstreamConfig, UpstreamError};
 use serde::{Deserialize, Serialize};
 
 /// What the orders service needs to know of a customer.
@@ -49,7 +49,7 @@ impl CustomersClient {
     }
 
     /// The breaker's state, for tests and logs.
-    pub fn breaker_state(&self) -> kit::resilience::BreakerState {
+    pub fn breaker_state(&self) -> chassis::resilience::BreakerState {
         self.upstream.breaker_state()
     }
 

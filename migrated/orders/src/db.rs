@@ -2,7 +2,7 @@
 //! Every query is built from the table's current shape (`shape.rs`), so a release of this
 //! team's changes the SQL here and nothing a client sees.
 
-use kit::http::page::Page;
+use chassis::http::page::Page;
 use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection, PgPool};
 use time::OffsetDateTime;

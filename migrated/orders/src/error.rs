@@ -4,10 +4,10 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kit::consumer::UpstreamError;
-use kit::db::Failure;
-use kit::http::{Problem, Rejection};
-use kit::validate::Invalid;
+use chassis::consumer::UpstreamError;
+use chassis::db::Failure;
+use chassis::http::{Problem, Rejection};
+use chassis::validate::Invalid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -66,7 +66,7 @@ impl ApiError {
                 .detail("The customer cannot be confirmed right now, so no order was placed. Retry later.")
                 .retry_after(err.retry_after_secs()),
             Self::Rejection(rejection) => rejection.to_problem(),
-            Self::Database(err) => match kit::db::failure(err) {
+            Self::Database(err) => match chassis::db::failure(err) {
                 Failure::Unavailable => Problem::database_unavailable(),
                 _ => Problem::internal(),
             },
@@ -79,7 +79,7 @@ impl IntoResponse for ApiError {
         let problem = self.problem();
         if problem.status_code().is_server_error() {
             let sqlstate = match &self {
-                Self::Database(err) => kit::db::sqlstate(err),
+                Self::Database(err) => chassis::db::sqlstate(err),
                 _ => None,
             };
             tracing::error!(error = %self, ?sqlstate, "request failed");

@@ -3,15 +3,14 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
+use chassis::DatabaseUrl;
+use chassis::releases::Applied;
 use clap::{Parser, Subcommand};
-use kit::DatabaseUrl;
+use legacy::check::Service;
 use tokio_util::sync::CancellationToken;
 
-use kit::scenario::{Applied, Pair, ScenarioCommand};
-
-use crate::check::Service;
-use crate::{CUSTOMERS_APP, ORDERS_APP, customers, orders};
+use crate::pairs::{self, Listeners};
+use crate::scenario::{Pair, ScenarioCommand};
 
 /// The legacy pair: customers and orders sharing one database and one login.
 ///
@@ -72,17 +71,17 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.clone().unwrap_or(Command::Up);
     if let Command::Scenario(ScenarioCommand::List) = command {
-        print!("{}", kit::scenario::list(Pair::Legacy));
+        print!("{}", crate::scenario::list(Pair::Legacy));
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Check = command {
         return Ok(ExitCode::from(check(cli.database_url.as_ref()).await));
     }
     if let Command::Scenario(ScenarioCommand::Apply { id }) = &command {
-        kit::scenario::find(id)?; // an unknown id is refused before anything else
+        crate::scenario::find(id)?; // an unknown id is refused before anything else
     }
     if let Command::Up = command {
-        kit::postgres::with_postgres(cli.database_url.clone(), |url, shutdown| async move {
+        crate::postgres::with_postgres(cli.database_url.clone(), |url, shutdown| async move {
             up(&cli, &url, shutdown).await
         })
         .await?;
@@ -103,8 +102,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             unreachable!("handled above")
         }
         Command::Scenario(ScenarioCommand::Apply { id }) => {
-            let scenario = kit::scenario::find(&id)?;
-            match crate::ship(&url, scenario).await? {
+            let scenario = crate::scenario::find(&id)?;
+            match pairs::legacy::ship(&url, scenario).await? {
                 Applied::Now => println!(
                     "Released {} ({} team): {}\nThe {} service adapts within a second; nobody told the other team.",
                     scenario.id, scenario.owner, scenario.title, scenario.owner
@@ -115,28 +114,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Migrate => {
-            let applied = crate::migrate(&url).await?;
+            let applied = legacy::migrate(&url).await?;
             println!("Shared schema up to date ({applied} migrations applied).");
         }
         Command::Seed => {
-            let inserted = crate::seed(&kit::db::pool(&url, "legacy-seed")?).await?;
+            let pool = chassis::db::pool(&url, "legacy-seed")?;
+            let inserted = crate::seed::write::legacy(&pool).await?;
             println!("Seed data in place ({inserted} rows inserted).");
         }
         Command::Customers => {
-            let shutdown = kit::shutdown::on_signal();
-            crate::check::warn_at_startup(&url, &[Service::Customers]).await;
-            let listener = kit::http::bind(cli.customers_addr, "--customers-addr").await?;
+            let shutdown = chassis::shutdown::on_signal();
+            legacy::check::warn_at_startup(&url, &[Service::Customers]).await;
+            let listener = chassis::http::bind(cli.customers_addr, "--customers-addr").await?;
             println!("customers listening on http://{}", listener.local_addr()?);
-            let app = customers::router(kit::db::pool(&url, CUSTOMERS_APP)?);
-            kit::http::serve(listener, app, shutdown).await?;
+            let app = legacy::customers::router(chassis::db::pool(&url, legacy::CUSTOMERS_APP)?);
+            chassis::http::serve(listener, app, shutdown).await?;
         }
         Command::Orders => {
-            let shutdown = kit::shutdown::on_signal();
-            crate::check::warn_at_startup(&url, &[Service::Orders]).await;
-            let listener = kit::http::bind(cli.orders_addr, "--orders-addr").await?;
+            let shutdown = chassis::shutdown::on_signal();
+            legacy::check::warn_at_startup(&url, &[Service::Orders]).await;
+            let listener = chassis::http::bind(cli.orders_addr, "--orders-addr").await?;
             println!("orders listening on http://{}", listener.local_addr()?);
-            let app = orders::router(kit::db::pool(&url, ORDERS_APP)?);
-            kit::http::serve(listener, app, shutdown).await?;
+            let app = legacy::orders::router(chassis::db::pool(&url, legacy::ORDERS_APP)?);
+            chassis::http::serve(listener, app, shutdown).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -152,7 +152,7 @@ async fn check(url: Option<&DatabaseUrl>) -> u8 {
         );
         return 2;
     };
-    match crate::check::run(url, &Service::BOTH).await {
+    match legacy::check::run(url, &Service::BOTH).await {
         Ok(report) => {
             print!("{report}");
             report.exit_code()
@@ -168,19 +168,20 @@ async fn check(url: Option<&DatabaseUrl>) -> u8 {
 }
 
 async fn up(cli: &Cli, url: &DatabaseUrl, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let applied = crate::migrate(url).await?;
-    let inserted = crate::seed(&kit::db::pool(url, "legacy-seed")?)
-        .await
-        .context("seeding the shared schema")?;
+    let (applied, inserted) = pairs::legacy::build(url).await?;
     tracing::info!(applied, inserted, "shared schema migrated and seeded");
-    crate::check::warn_at_startup(url, &Service::BOTH).await;
+    legacy::check::warn_at_startup(url, &Service::BOTH).await;
     if shutdown.is_cancelled() {
         return Ok(());
     }
-    let customers_listener = kit::http::bind(cli.customers_addr, "--customers-addr").await?;
-    let orders_listener = kit::http::bind(cli.orders_addr, "--orders-addr").await?;
-    let customers_url = format!("http://{}", customers_listener.local_addr()?);
-    let orders_url = format!("http://{}", orders_listener.local_addr()?);
+    let listeners = Listeners::bind(
+        cli.customers_addr,
+        cli.orders_addr,
+        ["--customers-addr", "--orders-addr"],
+    )
+    .await?;
+    let running = pairs::legacy::start(url, listeners)?;
+    let (customers_url, orders_url) = (&running.customers.url, &running.orders.url);
     println!("Legacy pair is up. Both services log in as the same database user.");
     println!("  customers  {customers_url}/customers");
     println!("  orders     {orders_url}/orders");
@@ -188,13 +189,7 @@ async fn up(cli: &Cli, url: &DatabaseUrl, shutdown: CancellationToken) -> anyhow
     println!("  curl -s {orders_url}/orders/1");
     println!("  curl -s {customers_url}/customers/1");
     println!("Press Ctrl-C to stop.");
-    let customers_app = customers::router(kit::db::pool(url, CUSTOMERS_APP)?);
-    let orders_app = orders::router(kit::db::pool(url, ORDERS_APP)?);
-    tokio::try_join!(
-        kit::http::serve(customers_listener, customers_app, shutdown.clone()),
-        kit::http::serve(orders_listener, orders_app, shutdown),
-    )?;
-    Ok(())
+    running.until(shutdown).await
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@
 //!
 //! ```ignore
 //! fn main() -> std::process::ExitCode {
-//!     kit::harness::main(kit::tests![shows_an_order_with_its_customer])
+//!     crate::harness::main(chassis::tests![shows_an_order_with_its_customer])
 //! }
-//! async fn shows_an_order_with_its_customer(ctx: kit::harness::TestContext) { /* ... */ }
+//! async fn shows_an_order_with_its_customer(ctx: crate::harness::TestContext) { /* ... */ }
 //! ```
 
 use std::collections::HashSet;
@@ -25,8 +25,8 @@ use sqlx::{Connection, PgConnection};
 use tokio::runtime::Runtime;
 use tokio::sync::{Mutex, OnceCell};
 
-use crate::config::DatabaseUrl;
 use crate::postgres::{Postgres, Purpose};
+use chassis::config::DatabaseUrl;
 
 /// A boxed future, as the harness stores async functions.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -41,7 +41,7 @@ pub struct Test {
     pub run: TestFn,
 }
 
-/// Lists async test functions for [`main`]: `kit::tests![first_test, second_test]`.
+/// Lists async test functions for [`main`]: `lab::tests![first_test, second_test]`.
 #[macro_export]
 macro_rules! tests {
     ($($test:ident),+ $(,)?) => {
@@ -65,7 +65,7 @@ pub struct Template {
 pub fn main(tests: Vec<Test>) -> ExitCode {
     let args = Arguments::from_args();
     if std::env::var_os("RUST_LOG").is_some() {
-        crate::telemetry::init();
+        chassis::telemetry::init();
     }
     let runtime = match Runtime::new() {
         Ok(runtime) => runtime,
@@ -135,7 +135,7 @@ impl Harness {
                 };
                 let harness = self.clone();
                 tokio::spawn(async move {
-                    crate::shutdown::signal().await;
+                    chassis::shutdown::signal().await;
                     eprintln!("interrupted: removing the test Postgres container");
                     harness.shutdown().await;
                     std::process::exit(130);

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use kit::scenario::{Outcome, Pair, Scenario};
-use kit::telemetry::ErrorLog;
+use crate::scenario::{Outcome, Pair, Scenario};
+use chassis::telemetry::ErrorLog;
 
 use crate::flows::{Flow, Impact, Probe, impact};
 use crate::pairs::{self, Databases, Passwords, pair_name};
@@ -79,7 +79,7 @@ pub async fn run(
 ) -> anyhow::Result<Matrix> {
     let started = Instant::now();
     let mut cells = Vec::new();
-    for scenario in kit::scenario::catalogue() {
+    for scenario in crate::scenario::catalogue() {
         for pair in [Pair::Legacy, Pair::Migrated] {
             progress(&format!("{} · {}", scenario.id, pair_name(pair)));
             cells.extend(observe(databases, passwords, errors, scenario, pair).await?);
@@ -104,14 +104,14 @@ async fn observe(
     let running = pairs::start(pair, &url, passwords).await?;
     let probe = Probe::new(
         pair,
-        &running.customers,
-        &running.orders,
+        &running.customers.url,
+        &running.orders.url,
         Some(errors.clone()),
     );
     let before = probe.observe(1).await?;
     pairs::ship(pair, &url, scenario).await?;
     // The owner picks its release up on its next read of its release table.
-    tokio::time::sleep(kit::scenario::RELOAD_AFTER + Duration::from_millis(200)).await;
+    tokio::time::sleep(chassis::releases::RELOAD_AFTER + Duration::from_millis(200)).await;
     let after = probe.observe(2).await?;
     drop(running);
     databases.drop_one(&name).await?;
@@ -149,16 +149,18 @@ impl Matrix {
     }
 
     fn rows(&self) -> impl Iterator<Item = (&'static Scenario, Pair, Vec<&Cell>)> {
-        kit::scenario::catalogue().iter().flat_map(move |scenario| {
-            [Pair::Legacy, Pair::Migrated].into_iter().map(move |pair| {
-                let row = self
-                    .cells
-                    .iter()
-                    .filter(|c| c.scenario.id == scenario.id && c.pair == pair)
-                    .collect();
-                (scenario, pair, row)
+        crate::scenario::catalogue()
+            .iter()
+            .flat_map(move |scenario| {
+                [Pair::Legacy, Pair::Migrated].into_iter().map(move |pair| {
+                    let row = self
+                        .cells
+                        .iter()
+                        .filter(|c| c.scenario.id == scenario.id && c.pair == pair)
+                        .collect();
+                    (scenario, pair, row)
+                })
             })
-        })
     }
 
     fn broken(&self) -> impl Iterator<Item = &Cell> {
@@ -220,7 +222,7 @@ impl Matrix {
             out,
             "Observed in {:.1} s on fresh databases ({} scenarios × 2 pairs).",
             self.wall.as_secs_f64(),
-            kit::scenario::catalogue().len()
+            crate::scenario::catalogue().len()
         );
         out
     }
@@ -334,7 +336,7 @@ impl Matrix {
             );
         }
         let mut lessons = String::new();
-        for scenario in kit::scenario::catalogue() {
+        for scenario in crate::scenario::catalogue() {
             let _ = writeln!(
                 lessons,
                 "<dt><code>{}</code> ({}): {}</dt><dd>{}</dd>",
@@ -414,7 +416,7 @@ mod tests {
     use super::*;
 
     fn matrix(impact: Impact) -> Matrix {
-        let scenario = kit::scenario::find("money-in-cents").expect("in the catalogue");
+        let scenario = crate::scenario::find("money-in-cents").expect("in the catalogue");
         Matrix {
             cells: vec![Cell {
                 scenario,

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::scenario::{Outcome, Pair};
 use anyhow::{Context as _, bail};
-use kit::scenario::{Outcome, Pair};
-use kit::telemetry::ErrorLog;
+use chassis::telemetry::ErrorLog;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -96,7 +96,7 @@ impl Flow {
 
     /// What a scenario's manifest expects of this flow in `pair`. The owner's own
     /// endpoints are always expected to keep working: the owner adapted.
-    pub fn expected(self, scenario: &kit::scenario::Scenario, pair: Pair) -> Outcome {
+    pub fn expected(self, scenario: &crate::scenario::Scenario, pair: Pair) -> Outcome {
         pair.expected(scenario).flow(self.id())
     }
 }
@@ -107,7 +107,7 @@ impl Flow {
 pub struct Answer {
     /// `{"status", "body"}` for a success, `{"status", "type"}` for a problem.
     pub value: Value,
-    pub logged: Vec<kit::telemetry::LoggedError>,
+    pub logged: Vec<chassis::telemetry::LoggedError>,
 }
 
 impl Answer {
@@ -257,7 +257,7 @@ pub struct Probe {
 }
 
 /// The number of seed customers: the probe deletes customers from the end of the range.
-const CUSTOMERS: i64 = kit::seed::CUSTOMERS;
+const CUSTOMERS: i64 = crate::seed::CUSTOMERS;
 
 impl Probe {
     pub fn new(pair: Pair, customers: &str, orders: &str, errors: Option<ErrorLog>) -> Self {
@@ -286,7 +286,7 @@ impl Probe {
         base: &str,
         path: &str,
         body: Option<Value>,
-    ) -> anyhow::Result<(u16, Value, Vec<kit::telemetry::LoggedError>)> {
+    ) -> anyhow::Result<(u16, Value, Vec<chassis::telemetry::LoggedError>)> {
         let url = format!("{base}{}{path}", self.v());
         let mut request = self.http.request(method.clone(), &url);
         if let Some(body) = body {
@@ -299,7 +299,7 @@ impl Probe {
         let status = response.status().as_u16();
         let request_id = response
             .headers()
-            .get(kit::http::REQUEST_ID)
+            .get(chassis::http::REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let logged = match (&self.errors, request_id) {
@@ -511,7 +511,7 @@ mod tests {
     fn a_server_error_is_loud_and_carries_what_was_logged() {
         let before = answer(json!({ "status": 200, "body": { "n": 1 } }));
         let mut after = answer(json!({ "status": 500, "type": "/problems/internal" }));
-        after.logged.push(kit::telemetry::LoggedError {
+        after.logged.push(chassis::telemetry::LoggedError {
             message: "request failed".into(),
             error: Some("column c.email does not exist".into()),
             sqlstate: Some("42703".into()),
@@ -551,7 +551,7 @@ mod tests {
 
     #[test]
     fn every_flow_a_manifest_names_exists() {
-        for scenario in kit::scenario::catalogue() {
+        for scenario in crate::scenario::catalogue() {
             for id in scenario
                 .legacy
                 .flows

@@ -3,12 +3,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use lab::cli::legacy::{Cli, run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    kit::telemetry::init();
-    let cli = legacy::cli::Cli::parse();
-    match legacy::cli::run(cli).await {
+    chassis::telemetry::init();
+    match run(Cli::parse()).await {
         Ok(code) => code,
         Err(err) => {
             eprintln!("legacy: {err:#}");

@@ -3,12 +3,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use migrated::cli;
+use lab::cli::migrated::{Cli, run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    kit::telemetry::init();
-    match cli::run(cli::Cli::parse()).await {
+    chassis::telemetry::init();
+    match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("migrated: {err:#}");

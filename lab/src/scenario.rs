@@ -1,17 +1,13 @@
-//! The catalogue of owner-side schema changes (`migrations/scenarios/<id>/`), how one is
-//! applied as the owner's release, and how an owner service learns which releases its
-//! tables have had. Each scenario holds a migration for the legacy shared schema and one
-//! for the migrated owner's schema; the owner's code change ships in the owner's crate and
-//! switches on [`Releases`]. Nothing here knows a service's tables.
+//! The catalogue of owner-side schema changes (`migrations/scenarios/<id>/`). Each scenario
+//! holds a migration for the legacy shared schema and one for the migrated owner's schema;
+//! shipping one is `chassis::releases::apply`, and the owner's code change ships in the
+//! owner's crate and switches on `chassis::releases::Releases`. Nothing here knows a
+//! service's tables.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, LazyLock, RwLock};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use serde::Deserialize;
-use sqlx::{Connection, Executor, PgConnection, PgPool};
-
-use crate::config::DatabaseUrl;
 
 /// How a pair is expected to take a scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -159,106 +155,6 @@ pub fn find(id: &str) -> Result<&'static Scenario, UnknownScenario> {
         })
 }
 
-/// What [`apply`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    Now,
-    Already,
-}
-
-/// Ships a release: runs `sql` and records `scenario` in `releases` (a table name, with
-/// extra columns as `columns`/`values`), in one transaction, as `role` if given. Applying
-/// a release twice does nothing the second time.
-pub async fn apply(
-    url: &DatabaseUrl,
-    role: Option<&str>,
-    releases: &str,
-    scenario: &Scenario,
-    sql: &str,
-    owner_column: bool,
-) -> Result<Applied, sqlx::Error> {
-    let mut conn = PgConnection::connect(url.expose()).await?;
-    let mut tx = conn.begin().await?;
-    if let Some(role) = role {
-        let set_role = format!("SET LOCAL ROLE \"{}\"", role.replace('"', "\"\""));
-        tx.execute(set_role.as_str()).await?;
-    }
-    let lock = format!("LOCK TABLE {releases} IN EXCLUSIVE MODE");
-    tx.execute(lock.as_str()).await?;
-    let done: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT scenario FROM {releases} WHERE scenario = $1"
-    ))
-    .bind(scenario.id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if done.is_some() {
-        return Ok(Applied::Already);
-    }
-    tx.execute(sql).await?;
-    let record = if owner_column {
-        format!("INSERT INTO {releases} (scenario, owner) VALUES ($1, $2)")
-    } else {
-        format!("INSERT INTO {releases} (scenario) VALUES ($1)")
-    };
-    let mut insert = sqlx::query(&record).bind(scenario.id);
-    if owner_column {
-        insert = insert.bind(&scenario.owner);
-    }
-    insert.execute(&mut *tx).await?;
-    tx.commit().await?;
-    conn.close().await?;
-    Ok(Applied::Now)
-}
-
-/// The releases an owner's tables have had, as the owner service sees them: read from its
-/// release table and re-read at most every second, so a release shipped while the service
-/// runs is picked up without a restart (the "reload").
-#[derive(Debug)]
-pub struct Releases {
-    pool: PgPool,
-    query: String,
-    cached: RwLock<Option<(Instant, Arc<BTreeSet<String>>)>>,
-}
-
-/// How long a read of the release table is trusted.
-pub const RELOAD_AFTER: Duration = Duration::from_secs(1);
-
-impl Releases {
-    /// Releases recorded in `table`, optionally only those of `owner` (a shared table).
-    pub fn new(pool: PgPool, table: &str, owner: Option<&str>) -> Self {
-        let query = match owner {
-            Some(owner) => format!(
-                "SELECT scenario FROM {table} WHERE owner = '{}'",
-                owner.replace('\'', "''")
-            ),
-            None => format!("SELECT scenario FROM {table}"),
-        };
-        Self {
-            pool,
-            query,
-            cached: RwLock::new(None),
-        }
-    }
-
-    /// The current set of applied scenario ids.
-    pub async fn current(&self) -> Result<Arc<BTreeSet<String>>, sqlx::Error> {
-        if let Ok(guard) = self.cached.read()
-            && let Some((read_at, releases)) = guard.as_ref()
-            && read_at.elapsed() < RELOAD_AFTER
-        {
-            return Ok(releases.clone());
-        }
-        let rows: Vec<String> = sqlx::query_scalar(&self.query)
-            .fetch_all(&self.pool)
-            .await?;
-        let releases = Arc::new(rows.into_iter().collect::<BTreeSet<_>>());
-        if let Ok(mut guard) = self.cached.write() {
-            *guard = Some((Instant::now(), releases.clone()));
-        }
-        Ok(releases)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +216,12 @@ mod tests {
             .filter(|s| s.legacy.outcome == Outcome::Silent)
             .count();
         assert!(silent >= 2, "{silent}");
+    }
+
+    #[test]
+    fn legacy_check_knows_every_release_of_the_catalogue() {
+        let ids: Vec<&str> = catalogue().iter().map(|s| s.id).collect();
+        assert_eq!(ids, legacy::check::SHAPED_RELEASES);
     }
 
     #[test]

@@ -1,11 +1,19 @@
-//! Both pairs, started in this process on a database of their own, on free loopback ports;
-//! and fresh databases for them, copied from templates built once per server.
+//! Both pairs, started one way everywhere ([`legacy::start`], [`migrated::start`]): by the
+//! binaries, the matrix, the walkthrough's tooling and the tests; and fresh databases for
+//! them, copied from templates built once per server.
+
+pub mod legacy;
+pub mod migrated;
+mod serving;
+
+pub use serving::{Listeners, Running, Serving};
 
 use anyhow::Context as _;
-use kit::DatabaseUrl;
-use kit::scenario::{Applied, Pair, Scenario};
+use chassis::DatabaseUrl;
+use chassis::releases::Applied;
 use sqlx::{Connection, Executor, PgConnection};
-use tokio_util::sync::CancellationToken;
+
+use crate::scenario::{Pair, Scenario};
 
 /// Passwords of the migrated runtime roles: the `migrated` binary's own flags and
 /// environment. Roles belong to the server, not to a database, and bootstrap sets their
@@ -13,70 +21,23 @@ use tokio_util::sync::CancellationToken;
 /// pair it runs loses its logins.
 pub use migrated::Secrets as Passwords;
 
-/// A pair serving on loopback until dropped.
-#[derive(Debug)]
-pub struct Running {
-    pub pair: Pair,
-    pub customers: String,
-    pub orders: String,
-    stop: CancellationToken,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-async fn serve(app: axum::Router, stop: &CancellationToken) -> anyhow::Result<String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(kit::http::serve(listener, app, stop.clone()));
-    Ok(url)
-}
-
 /// Starts `pair` on `database` (admin credentials; the migrated services log in with their
-/// own roles), which must hold that pair's schema.
+/// own roles), which must hold that pair's schema, on free loopback ports.
 pub async fn start(
     pair: Pair,
     database: &DatabaseUrl,
     passwords: &Passwords,
 ) -> anyhow::Result<Running> {
-    let stop = CancellationToken::new();
-    let (customers, orders) = match pair {
-        Pair::Legacy => {
-            let customers = kit::db::pool(database, legacy::CUSTOMERS_APP)?;
-            let orders = kit::db::pool(database, legacy::ORDERS_APP)?;
-            (
-                serve(legacy::customers::router(customers), &stop).await?,
-                serve(legacy::orders::router(orders), &stop).await?,
-            )
-        }
-        Pair::Migrated => {
-            let [customers_owner, orders_owner] = passwords.owners();
-            let customers = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let orders = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let customers_url = format!("http://{}", customers.local_addr()?);
-            let orders_url = format!("http://{}", orders.local_addr()?);
-            let calls = kit::consumer::UpstreamConfig::default();
-            let customers_app = migrated::customers_app(
-                &customers_owner.runtime_url(database),
-                &orders_url,
-                calls.clone(),
-            )?;
-            let orders_app =
-                migrated::orders_app(&orders_owner.runtime_url(database), &customers_url, calls)?;
-            tokio::spawn(kit::http::serve(customers, customers_app, stop.clone()));
-            tokio::spawn(kit::http::serve(orders, orders_app, stop.clone()));
-            (customers_url, orders_url)
-        }
-    };
-    Ok(Running {
-        pair,
-        customers,
-        orders,
-        stop,
-    })
+    let listeners = Listeners::loopback().await?;
+    match pair {
+        Pair::Legacy => legacy::start(database, listeners),
+        Pair::Migrated => migrated::start(
+            database,
+            passwords,
+            listeners,
+            &chassis::consumer::UpstreamConfig::default(),
+        ),
+    }
 }
 
 /// Ships `scenario` to `pair`'s database as its owner would: the legacy migration on the
@@ -87,7 +48,7 @@ pub async fn ship(
     scenario: &Scenario,
 ) -> anyhow::Result<Applied> {
     let applied = match pair {
-        Pair::Legacy => legacy::ship(database, scenario).await.map_err(Into::into),
+        Pair::Legacy => legacy::ship(database, scenario).await,
         Pair::Migrated => migrated::ship(database, scenario).await,
     };
     applied.with_context(|| format!("shipping {} to the {pair:?} pair", scenario.id))
@@ -142,7 +103,7 @@ impl Databases {
         let url = self.admin.with_database(&name);
         if pair == Pair::Migrated {
             // Database privileges are not copied from a template.
-            kit::ownership::secure_database(&url, &self.passwords.owners()).await?;
+            chassis::ownership::secure_database(&url, &self.passwords.owners()).await?;
         }
         Ok(url)
     }
@@ -204,18 +165,10 @@ pub fn pair_name(pair: Pair) -> &'static str {
 }
 
 /// Migrates and seeds a pair's schema at `url`, as its `up` command does.
-async fn build(pair: Pair, url: &DatabaseUrl, passwords: &Passwords) -> anyhow::Result<()> {
+pub async fn build(pair: Pair, url: &DatabaseUrl, passwords: &Passwords) -> anyhow::Result<()> {
     match pair {
-        Pair::Legacy => {
-            legacy::migrate(url).await?;
-            let pool = kit::db::pool(url, "shared-db-kit")?;
-            legacy::seed(&pool).await?;
-            pool.close().await;
-        }
-        Pair::Migrated => {
-            migrated::migrate(url, &passwords.owners()).await?;
-            migrated::seed(url).await?;
-        }
-    }
+        Pair::Legacy => legacy::build(url).await?,
+        Pair::Migrated => migrated::build(url, passwords).await?,
+    };
     Ok(())
 }

@@ -1,33 +1,29 @@
 //! Where a Postgres comes from, for the binaries and for the tests alike: the URL the user
 //! gave, or a disposable container (testcontainers) that this process starts and removes.
 //!
-//! The image is `KIT_POSTGRES_IMAGE` (default: the official image). On machines with
-//! Docker but no registry, `scripts/postgres-image.sh` builds one with the same interface.
+//! The image is found by [`image::resolve`]: no setting is needed, registry or not.
 
 use testcontainers_modules::postgres::Postgres as PostgresImage;
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
 use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
 
-use crate::config::DatabaseUrl;
+use chassis::config::DatabaseUrl;
 
-/// The environment variable that picks the Postgres image.
-pub const IMAGE_ENV: &str = "KIT_POSTGRES_IMAGE";
-/// The image used when `KIT_POSTGRES_IMAGE` is unset.
-pub const DEFAULT_IMAGE: &str = "postgres:17";
-/// The image `scripts/postgres-image.sh` builds.
-pub const LOCAL_IMAGE: &str = "shared-db-kit/postgres:15";
+pub mod image;
+
+pub use image::{IMAGE_ENV, LOCAL_IMAGE};
 
 /// Why no Postgres could be had.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "cannot start a disposable Postgres container from image {image}: {reason}. Two ways out: \
-     pass --database-url (or set DATABASE_URL) to use a Postgres you run, or make Docker \
-     available; without a registry, build the image once with scripts/postgres-image.sh and \
-     set {IMAGE_ENV}={LOCAL_IMAGE}"
-)]
-pub struct ProvisionError {
-    image: String,
-    reason: String,
+pub enum ProvisionError {
+    #[error("cannot start a disposable Postgres container: {0}")]
+    Image(#[from] image::ImageError),
+    #[error(
+        "cannot start a disposable Postgres container from image {image}: {reason}. Two ways \
+         out: pass --database-url (or set DATABASE_URL) to use a Postgres you run, or make \
+         Docker available"
+    )]
+    Start { image: String, reason: String },
 }
 
 /// What a disposable container is for; it only changes the server settings.
@@ -105,7 +101,7 @@ where
     F: FnOnce(DatabaseUrl, tokio_util::sync::CancellationToken) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let shutdown = crate::shutdown::on_signal();
+    let shutdown = chassis::shutdown::on_signal();
     let postgres = Postgres::provision(url, Purpose::Run).await?;
     println!("Database: {}", postgres.describe());
     let result = serve(postgres.url().clone(), shutdown).await;
@@ -113,25 +109,8 @@ where
     result
 }
 
-/// The configured image as (name, tag).
-pub fn image() -> (String, String) {
-    let image = std::env::var(IMAGE_ENV)
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
-    split_image(image.trim())
-}
-
-fn split_image(image: &str) -> (String, String) {
-    // A colon after the last slash separates the tag; one before it belongs to a registry port.
-    match image.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => (name.to_owned(), tag.to_owned()),
-        _ => (image.to_owned(), "latest".to_owned()),
-    }
-}
-
 async fn start_container(purpose: Purpose) -> Result<Postgres, ProvisionError> {
-    let (name, tag) = image();
+    let (name, tag) = image::split(&image::resolve().await?);
     let settings: &[&str] = match purpose {
         Purpose::Run => &["-c", "max_connections=100"],
         // Test databases are thrown away: trade durability for speed.
@@ -146,7 +125,7 @@ async fn start_container(purpose: Purpose) -> Result<Postgres, ProvisionError> {
             "max_connections=400",
         ],
     };
-    let fail = |reason: String| ProvisionError {
+    let fail = |reason: String| ProvisionError::Start {
         image: format!("{name}:{tag}"),
         reason,
     };
@@ -170,29 +149,9 @@ async fn start_container(purpose: Purpose) -> Result<Postgres, ProvisionError> {
     };
     let url = format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres")
         .parse()
-        .map_err(|err: crate::config::InvalidDatabaseUrl| fail(err.to_string()))?;
+        .map_err(|err: chassis::config::InvalidDatabaseUrl| fail(err.to_string()))?;
     Ok(Postgres::Container {
         url,
         container: Box::new(container),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_image;
-
-    #[test]
-    fn splits_an_image_reference_into_name_and_tag() {
-        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
-        assert_eq!(split_image("postgres:17"), pair("postgres", "17"));
-        assert_eq!(
-            split_image("shared-db-kit/postgres:15"),
-            pair("shared-db-kit/postgres", "15")
-        );
-        assert_eq!(
-            split_image("registry:5000/pg"),
-            pair("registry:5000/pg", "latest")
-        );
-        assert_eq!(split_image("postgres"), pair("postgres", "latest"));
-    }
 }

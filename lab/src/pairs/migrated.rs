@@ -1,0 +1,197 @@
+//! The migrated pair, started one way for the binary, the matrix and the tests: roles and
+//! schemas bootstrapped, each service on its own login, each calling the other over HTTP.
+//! The two services are separate crates that share no type; this module only wires them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chassis::DatabaseUrl;
+use chassis::consumer::UpstreamConfig;
+use chassis::ownership::Owner;
+use chassis::releases::{Applied, Release};
+use clap::Args;
+
+use super::serving::{Listeners, Running, Serving};
+use crate::scenario::Scenario;
+
+/// The services' own database passwords (demo defaults; set them for anything shared).
+#[derive(Debug, Clone, Args)]
+pub struct Secrets {
+    /// Password of the customers service's login role.
+    #[arg(
+        long,
+        env = "MIGRATED_CUSTOMERS_DB_PASSWORD",
+        default_value = migrated_customers::DEMO_PASSWORD,
+        global = true,
+        hide_env_values = true,
+        hide_default_value = true
+    )]
+    pub customers_db_password: String,
+
+    /// Password of the orders service's login role.
+    #[arg(
+        long,
+        env = "MIGRATED_ORDERS_DB_PASSWORD",
+        default_value = migrated_orders::DEMO_PASSWORD,
+        global = true,
+        hide_env_values = true,
+        hide_default_value = true
+    )]
+    pub orders_db_password: String,
+}
+
+impl Secrets {
+    /// Both owners, with these passwords for their runtime roles.
+    pub fn owners(&self) -> [Owner; 2] {
+        [
+            migrated_customers::owner(&self.customers_db_password),
+            migrated_orders::owner(&self.orders_db_password),
+        ]
+    }
+}
+
+/// How patient each service is with the other.
+#[derive(Debug, Clone, Args)]
+pub struct CallPolicy {
+    /// Time to connect to the other service, in milliseconds.
+    #[arg(
+        long,
+        env = "MIGRATED_CONNECT_TIMEOUT_MS",
+        default_value_t = 250,
+        global = true
+    )]
+    pub connect_timeout_ms: u64,
+
+    /// Time for one attempt of a call to the other service, in milliseconds.
+    #[arg(
+        long,
+        env = "MIGRATED_ATTEMPT_TIMEOUT_MS",
+        default_value_t = 800,
+        global = true
+    )]
+    pub attempt_timeout_ms: u64,
+
+    /// Time for a whole call, retries included, in milliseconds: the most a request
+    /// waits on the other service before degrading or failing closed.
+    #[arg(
+        long,
+        env = "MIGRATED_CALL_BUDGET_MS",
+        default_value_t = 2_000,
+        global = true
+    )]
+    pub call_budget_ms: u64,
+}
+
+impl CallPolicy {
+    pub fn upstream(&self) -> UpstreamConfig {
+        UpstreamConfig {
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            attempt_timeout: Duration::from_millis(self.attempt_timeout_ms),
+            budget: Duration::from_millis(self.call_budget_ms),
+            ..UpstreamConfig::default()
+        }
+    }
+}
+
+/// The role that owns the schema `scenario` changes, and that schema's release table.
+fn owner_of(scenario: &Scenario) -> (&'static str, &'static str) {
+    match scenario.owner.as_str() {
+        "customers" => (migrated_customers::OWNER_ROLE, "customers.schema_releases"),
+        _ => (migrated_orders::OWNER_ROLE, "orders.schema_releases"),
+    }
+}
+
+/// The role `scenario`'s migration runs as.
+pub fn owner_role(scenario: &Scenario) -> &'static str {
+    owner_of(scenario).0
+}
+
+/// Ships `scenario` as its owner's release: the migrated migration, run as the owner role
+/// (only it can change its schema), recorded in the owner's own release table.
+pub async fn ship(admin: &DatabaseUrl, scenario: &Scenario) -> anyhow::Result<Applied> {
+    let (role, releases) = owner_of(scenario);
+    let release = Release {
+        id: scenario.id,
+        owner: &scenario.owner,
+        sql: scenario.migrated_sql,
+    };
+    Ok(chassis::releases::apply(admin, Some(role), releases, release, false).await?)
+}
+
+/// Creates the roles and schemas, then applies both services' migrations.
+pub async fn migrate(admin: &DatabaseUrl, owners: &[Owner]) -> anyhow::Result<usize> {
+    chassis::ownership::bootstrap(admin, owners).await?;
+    Ok(migrated_customers::migrate(admin).await? + migrated_orders::migrate(admin).await?)
+}
+
+/// Inserts both services' missing seed rows.
+pub async fn seed(admin: &DatabaseUrl) -> anyhow::Result<u64> {
+    let pool = chassis::db::pool(admin, "shared-db-kit-seed")?;
+    let inserted = crate::seed::write::migrated(&pool).await?;
+    pool.close().await;
+    Ok(inserted)
+}
+
+/// Bootstraps, migrates and seeds; returns (migrations applied, rows inserted).
+pub async fn build(admin: &DatabaseUrl, secrets: &Secrets) -> anyhow::Result<(usize, u64)> {
+    let applied = migrate(admin, &secrets.owners()).await?;
+    Ok((applied, seed(admin).await?))
+}
+
+/// The two services' apps, not yet serving: each on its own login in `admin`'s database,
+/// each calling the other at its URL. The orders service's client to customers is kept,
+/// so that a test can watch its breaker.
+#[derive(Debug)]
+pub struct Apps {
+    pub customers: axum::Router,
+    pub orders: axum::Router,
+    pub customers_client: Arc<migrated_orders::CustomersClient>,
+}
+
+impl Apps {
+    /// `urls`: where customers and orders answer, as [`Listeners::urls`] gives them.
+    pub fn new(
+        admin: &DatabaseUrl,
+        secrets: &Secrets,
+        urls: [&str; 2],
+        calls: &UpstreamConfig,
+    ) -> anyhow::Result<Self> {
+        let [customers_url, orders_url] = urls;
+        let [customers_owner, orders_owner] = secrets.owners();
+        let customers_client = Arc::new(migrated_orders::CustomersClient::new(
+            customers_url,
+            calls.clone(),
+        )?);
+        let customers = migrated_customers::router(migrated_customers::AppState {
+            pool: chassis::db::pool(&customers_owner.runtime_url(admin), migrated_customers::APP)?,
+            orders: Arc::new(migrated_customers::OrdersClient::new(
+                orders_url,
+                calls.clone(),
+            )?),
+        });
+        let orders = migrated_orders::router(migrated_orders::AppState {
+            pool: chassis::db::pool(&orders_owner.runtime_url(admin), migrated_orders::APP)?,
+            customers: customers_client.clone(),
+        });
+        Ok(Self {
+            customers,
+            orders,
+            customers_client,
+        })
+    }
+}
+
+/// Serves both services on `listeners`, each calling the other there.
+pub fn start(
+    admin: &DatabaseUrl,
+    secrets: &Secrets,
+    listeners: Listeners,
+    calls: &UpstreamConfig,
+) -> anyhow::Result<Running> {
+    let [customers_url, orders_url] = listeners.urls()?;
+    let apps = Apps::new(admin, secrets, [&customers_url, &orders_url], calls)?;
+    Ok(Running {
+        customers: Serving::spawn(listeners.customers, apps.customers)?,
+        orders: Serving::spawn(listeners.orders, apps.orders)?,
+    })
+}

@@ -15,8 +15,8 @@
 #                       the databases walkthrough_legacy and walkthrough_migrated (and the
 #                       migrated roles, if it created them). Without it, it starts one
 #                       disposable container (`kit postgres`, needs Docker) and removes it.
-#   KIT_POSTGRES_IMAGE  that container's image; when unset and shared-db-kit/postgres:15
-#                       exists locally (scripts/postgres-image.sh), that one
+#   KIT_POSTGRES_IMAGE  that container's image; when unset, postgres:17 if it can be had,
+#                       else the local image (built on first use by scripts/postgres-image.sh)
 #   LEGACY_CUSTOMERS_ADDR, LEGACY_ORDERS_ADDR, MIGRATED_CUSTOMERS_ADDR, MIGRATED_ORDERS_ADDR
 #                       where the services listen (127.0.0.1:8001, :8002, :8101, :8102)
 #   WALKTHROUGH_OUT     where the impact matrix is written (default target/walkthrough)
@@ -26,7 +26,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-LOCAL_IMAGE=shared-db-kit/postgres:15
 LEGACY_DB_NAME=walkthrough_legacy
 MIGRATED_DB_NAME=walkthrough_migrated
 MIGRATED_ROLES="customers_owner customers_svc orders_owner orders_svc"
@@ -323,9 +322,6 @@ if [ -z "${DATABASE_URL:-}" ]; then
 		echo "walkthrough: needs Docker for a disposable Postgres, or DATABASE_URL=<admin URL of a Postgres you run>" >&2
 		exit 1
 	fi
-	if [ -z "${KIT_POSTGRES_IMAGE:-}" ] && docker image inspect "$LOCAL_IMAGE" >/dev/null 2>&1; then
-		export KIT_POSTGRES_IMAGE="$LOCAL_IMAGE"
-	fi
 fi
 
 export LEGACY_CUSTOMERS_ADDR="${LEGACY_CUSTOMERS_ADDR:-127.0.0.1:8001}"
@@ -358,7 +354,7 @@ if [ -n "${DATABASE_URL:-}" ]; then
 	ADMIN_DB=$DATABASE_URL
 	say "Postgres: the one at DATABASE_URL (databases $LEGACY_DB_NAME and $MIGRATED_DB_NAME come and go)"
 else
-	say "Postgres: a disposable container (kit postgres, image ${KIT_POSTGRES_IMAGE:-the official one}), removed at the end"
+	say "Postgres: a disposable container (kit postgres), removed at the end"
 	spawn "$WORK/postgres.log" kit postgres
 	PG_PID=$SPAWNED
 	tries=0

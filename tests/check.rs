@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use chassis::DatabaseUrl;
 use chassis::releases::Applied;
-use lab::harness::{BoxFuture, Template, TestContext};
+use lab::harness::{Template, TestContext};
 use lab::scenario::Outcome;
 use legacy::check::{CheckError, Report, Service};
 use support::LEGACY;
@@ -259,17 +259,12 @@ async fn a_change_no_release_records_is_blamed_only_where_the_database_places_it
 }
 
 /// A database with nothing in it.
-const EMPTY: Template = Template {
-    name: "empty",
-    build: build_nothing,
-};
-
-fn build_nothing(_: DatabaseUrl) -> BoxFuture<anyhow::Result<()>> {
-    Box::pin(async { Ok(()) })
+fn empty() -> Template {
+    Template::new("empty", |_| async { Ok(()) })
 }
 
 async fn a_database_that_is_not_a_legacy_one_is_an_error_not_a_report(ctx: TestContext) {
-    let database = ctx.database(&EMPTY).await;
+    let database = ctx.database(&empty()).await;
 
     let err = legacy::check::run(&database.url, &Service::BOTH)
         .await

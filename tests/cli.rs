@@ -24,8 +24,7 @@ fn without_docker_and_without_a_url_names_both_ways_out() {
     assert_eq!(code, 1);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("--database-url"), "{stderr}");
-    assert!(stderr.contains("Docker"), "{stderr}");
-    assert!(stderr.contains("scripts/postgres-image.sh"), "{stderr}");
+    assert!(stderr.contains("start Docker"), "{stderr}");
 }
 
 #[test]

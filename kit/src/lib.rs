@@ -1,2 +1,10 @@
-//! The migration kit: a tool for any Postgres that several services share. It depends on
-//! neither pair of the demonstrator nor on its lab bench.
+//! The migration kit: a tool for any Postgres that several services share. It reads an
+//! ownership manifest, audits who touches whose tables from the server's own evidence,
+//! and lints a migration against the statements its other readers really run. It depends
+//! on neither pair of the demonstrator nor on its lab bench.
+
+pub mod audit;
+pub mod cli;
+pub mod lint;
+pub mod manifest;
+pub mod sql;

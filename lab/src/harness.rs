@@ -7,29 +7,22 @@
 //!
 //! ```ignore
 //! fn main() -> std::process::ExitCode {
-//!     crate::harness::main(chassis::tests![shows_an_order_with_its_customer])
+//!     lab::harness::main(lab::tests![shows_an_order_with_its_customer])
 //! }
-//! async fn shows_an_order_with_its_customer(ctx: crate::harness::TestContext) { /* ... */ }
+//! async fn shows_an_order_with_its_customer(ctx: lab::harness::TestContext) { /* ... */ }
 //! ```
 
-use std::collections::HashSet;
-use std::future::Future;
-use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::Context as _;
-use libtest_mimic::{Arguments, Trial};
-use sqlx::{Connection, PgConnection};
-use tokio::runtime::Runtime;
-use tokio::sync::{Mutex, OnceCell};
-
-use crate::postgres::{Postgres, Purpose};
 use chassis::config::DatabaseUrl;
+use libtest_mimic::{Arguments, Trial};
+use tokio::runtime::Runtime;
+use tokio::sync::OnceCell;
 
-/// A boxed future, as the harness stores async functions.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+use crate::databases::Databases;
+pub use crate::databases::{BoxFuture, Database as TestDatabase, Template};
+use crate::postgres::{Postgres, Purpose};
 
 /// A test body: an async function of the context.
 pub type TestFn = fn(TestContext) -> BoxFuture<()>;
@@ -50,14 +43,6 @@ macro_rules! tests {
             run: |ctx| Box::pin($test(ctx)),
         }),+]
     };
-}
-
-/// How to build a template database: a name, and a function that migrates (and seeds) a
-/// database at the URL it is given. Built once per test binary, on first use.
-#[derive(Debug, Clone, Copy)]
-pub struct Template {
-    pub name: &'static str,
-    pub build: fn(DatabaseUrl) -> BoxFuture<anyhow::Result<()>>,
 }
 
 /// Runs `tests` with libtest's command line (filters, `--test-threads`, `--list`...), then
@@ -82,10 +67,7 @@ pub fn main(tests: Vec<Test>) -> ExitCode {
             let harness = harness.clone();
             let handle = handle.clone();
             Trial::test(test.name, move || {
-                let ctx = TestContext {
-                    harness,
-                    handle: handle.clone(),
-                };
+                let ctx = TestContext { harness };
                 handle.block_on((test.run)(ctx));
                 Ok(())
             })
@@ -99,13 +81,11 @@ pub fn main(tests: Vec<Test>) -> ExitCode {
 #[derive(Debug, Default)]
 struct Harness {
     postgres: OnceCell<Result<Server, String>>,
-    templates: Mutex<HashSet<&'static str>>,
-    databases: AtomicU64,
 }
 
 #[derive(Debug)]
 struct Server {
-    admin: DatabaseUrl,
+    databases: Databases,
     // Taken out once, by whoever removes the container first: the end of the run or Ctrl-C.
     container: std::sync::Mutex<Option<Postgres>>,
 }
@@ -130,7 +110,7 @@ impl Harness {
                     .await
                     .map_err(|err| err.to_string())?;
                 let server = Server {
-                    admin: postgres.url().clone(),
+                    databases: Databases::new(postgres.url().clone(), "t"),
                     container: std::sync::Mutex::new(Some(postgres)),
                 };
                 let harness = self.clone();
@@ -162,7 +142,6 @@ impl Harness {
 #[derive(Debug, Clone)]
 pub struct TestContext {
     harness: Arc<Harness>,
-    handle: tokio::runtime::Handle,
 }
 
 impl TestContext {
@@ -178,66 +157,11 @@ impl TestContext {
     }
 
     async fn try_database(&self, template: &Template) -> anyhow::Result<TestDatabase> {
-        let server = self.harness.server().await;
-        let template_name = format!("tpl_{}", template.name);
-        let name = format!(
-            "t_{}_{}",
-            template.name,
-            self.harness.databases.fetch_add(1, Ordering::Relaxed)
-        );
-        // One lock for building templates and copying them: CREATE DATABASE refuses a
-        // template that another session is connected to.
-        let mut built = self.harness.templates.lock().await;
-        let mut admin = PgConnection::connect(server.admin.expose()).await?;
-        if !built.contains(template.name) {
-            for sql in [
-                format!("DROP DATABASE IF EXISTS {template_name} WITH (FORCE)"),
-                format!("CREATE DATABASE {template_name}"),
-            ] {
-                sqlx::Executor::execute(&mut admin, sql.as_str()).await?;
-            }
-            (template.build)(server.admin.with_database(&template_name))
-                .await
-                .with_context(|| format!("building template {template_name}"))?;
-            built.insert(template.name);
-        }
-        let create = format!("CREATE DATABASE {name} TEMPLATE {template_name}");
-        sqlx::Executor::execute(&mut admin, create.as_str()).await?;
-        drop(built);
-        admin.close().await?;
-        Ok(TestDatabase {
-            url: server.admin.with_database(&name),
-            admin: server.admin.clone(),
-            name,
-            handle: self.handle.clone(),
-        })
+        self.harness.server().await.databases.fresh(template).await
     }
 
     /// The admin URL of the binary's Postgres (for tests that make databases of their own).
     pub async fn admin_url(&self) -> DatabaseUrl {
-        self.harness.server().await.admin.clone()
-    }
-}
-
-/// A database for one test. Dropping it drops the database (in the background).
-#[derive(Debug)]
-pub struct TestDatabase {
-    /// Admin credentials, this database.
-    pub url: DatabaseUrl,
-    pub name: String,
-    admin: DatabaseUrl,
-    handle: tokio::runtime::Handle,
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let admin = self.admin.clone();
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        self.handle.spawn(async move {
-            if let Ok(mut conn) = PgConnection::connect(admin.expose()).await {
-                let _ = sqlx::Executor::execute(&mut conn, sql.as_str()).await;
-                let _ = conn.close().await;
-            }
-        });
+        self.harness.server().await.databases.admin().clone()
     }
 }

@@ -1,11 +1,13 @@
 //! The lab bench: what only the demonstrator and the tests need, never a service. Where
-//! Postgres comes from ([`postgres`]), the test harness ([`harness`]), the scenario
+//! Postgres comes from ([`postgres`]), fresh databases copied from templates
+//! ([`databases`]), the test harness ([`harness`]), the scenario
 //! catalogue ([`scenario`]), the seed ([`seed`]), the OpenAPI contract diff ([`openapi`]),
 //! both pairs started one way ([`pairs`]), the cross-ownership flows observed over HTTP
 //! ([`flows`]), the impact matrix ([`matrix`]) and the command lines of the `legacy`,
 //! `migrated` and `kit` binaries ([`cli`]).
 
 pub mod cli;
+pub mod databases;
 pub mod flows;
 pub mod harness;
 pub mod matrix;

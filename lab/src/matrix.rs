@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use crate::scenario::{Outcome, Pair, Scenario};
 use chassis::telemetry::ErrorLog;
 
+use crate::databases::Databases;
 use crate::flows::{Flow, Impact, Probe, impact};
-use crate::pairs::{self, Databases, Passwords, pair_name};
+use crate::pairs::{self, Passwords, pair_name};
 
 /// One observed cell: a scenario's effect on one flow of one pair.
 #[derive(Debug, Clone)]
@@ -72,7 +73,7 @@ pub const COLUMNS: usize = Flow::CONSUMER.len() + 1;
 /// Observes every scenario of the catalogue on both pairs. `progress` hears of each run as
 /// it starts (`scenario · pair`).
 pub async fn run(
-    databases: &mut Databases,
+    databases: &Databases,
     passwords: &Passwords,
     errors: &ErrorLog,
     mut progress: impl FnMut(&str),
@@ -93,14 +94,14 @@ pub async fn run(
 
 /// One scenario on one pair: fresh database, baseline, the owner's release, again.
 async fn observe(
-    databases: &mut Databases,
+    databases: &Databases,
     passwords: &Passwords,
     errors: &ErrorLog,
     scenario: &'static Scenario,
     pair: Pair,
 ) -> anyhow::Result<Vec<Cell>> {
-    let name = format!("{}_{}", scenario.id, pair_name(pair));
-    let url = databases.fresh(pair, &name).await?;
+    let database = databases.fresh(&pairs::template(pair, passwords)).await?;
+    let url = database.url.clone();
     let running = pairs::start(pair, &url, passwords).await?;
     let probe = Probe::new(
         pair,
@@ -114,7 +115,7 @@ async fn observe(
     tokio::time::sleep(chassis::releases::RELOAD_AFTER + Duration::from_millis(200)).await;
     let after = probe.observe(2).await?;
     drop(running);
-    databases.drop_one(&name).await?;
+    database.drop_now().await?;
     let flows = Flow::CONSUMER
         .into_iter()
         .chain([Flow::owner_of(&scenario.owner)]);

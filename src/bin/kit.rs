@@ -1,6 +1,7 @@
-//! `kit`: the tools around the two pairs. `kit matrix` ships every scenario to both pairs
-//! and prints what each consumer flow observed; `kit postgres` starts a disposable Postgres
-//! and prints its URL, for sessions that want one server for several commands.
+//! `kit`: the migration kit for any shared Postgres (`kit audit`, `kit lint`: the `kit`
+//! crate), and the tools around the two pairs: `kit matrix` ships every scenario to both
+//! pairs and prints what each consumer flow observed; `kit postgres` starts a disposable
+//! Postgres and prints its URL, for sessions that want one server for several commands.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,11 +9,13 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chassis::DatabaseUrl;
 use clap::{Parser, Subcommand};
+use lab::databases::Databases;
 use lab::matrix;
-use lab::pairs::{Databases, Passwords};
+use lab::pairs::Passwords;
 use lab::postgres::{Postgres, Purpose};
 
-/// Tools around the legacy and migrated pairs of shared-db-kit.
+/// The migration kit for a Postgres that services share (audit, lint), and the tools
+/// around the demonstrator's two pairs (matrix, postgres).
 #[derive(Debug, Parser)]
 #[command(name = "kit", version, about)]
 struct Cli {
@@ -43,6 +46,8 @@ enum Command {
         #[command(flatten)]
         passwords: Passwords,
     },
+    #[command(flatten)]
+    Migration(kit::cli::Command),
     /// Start a disposable Postgres container, print its URL, and remove it on Ctrl-C.
     ///
     /// Point several commands at one server with DATABASE_URL=<the printed URL>.
@@ -69,6 +74,13 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Migration(command) => match kit::cli::run(command).await {
+            Ok(code) => code,
+            Err(err) => {
+                eprintln!("kit: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Postgres => {
             chassis::telemetry::init();
             // Listen before the container starts: a Ctrl-C while it boots must remove it too.
@@ -109,9 +121,9 @@ async fn run_matrix(
                 .context("progress bar template")?,
         );
         let prefix = format!("kit_matrix_{}", std::process::id());
-        let mut databases = Databases::new(admin, passwords.clone(), &prefix);
+        let databases = Databases::new(admin, &prefix);
         let observed = tokio::select! {
-            observed = matrix::run(&mut databases, &passwords, &errors, |step| {
+            observed = matrix::run(&databases, &passwords, &errors, |step| {
                 bar.inc(if bar.message().is_empty() { 0 } else { 1 });
                 bar.set_message(step.to_owned());
             }) => observed,
@@ -119,7 +131,7 @@ async fn run_matrix(
         };
         bar.finish_and_clear();
         // Whatever happened, leave the server as it was found.
-        let dropped = databases.drop_all().await;
+        let dropped = databases.drop_templates().await;
         let matrix = observed?;
         dropped.context("dropping the matrix databases")?;
         print!("{}", matrix.to_text());

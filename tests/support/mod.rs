@@ -4,23 +4,15 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 use chassis::DatabaseUrl;
-use lab::harness::{BoxFuture, Template, TestContext, TestDatabase};
+use std::sync::LazyLock;
+
+use lab::harness::{Template, TestContext, TestDatabase};
 use lab::pairs::{self, Listeners, Serving};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 /// The legacy shared schema, migrated and seeded.
-pub const LEGACY: Template = Template {
-    name: "legacy",
-    build: build_legacy,
-};
-
-fn build_legacy(url: DatabaseUrl) -> BoxFuture<anyhow::Result<()>> {
-    Box::pin(async move {
-        pairs::legacy::build(&url).await?;
-        Ok(())
-    })
-}
+pub static LEGACY: LazyLock<Template> = LazyLock::new(pairs::legacy::template);
 
 /// An HTTP client for the services under test: no proxy, since they live on loopback.
 pub fn http_client() -> reqwest::Client {
@@ -127,10 +119,7 @@ pub fn seed_stats(customer_id: i64) -> (i64, rust_decimal::Decimal) {
 
 /// The migrated pair's database: roles and schemas bootstrapped, both histories applied,
 /// seeded. Passwords are the test's own.
-pub const MIGRATED: Template = Template {
-    name: "migrated",
-    build: build_migrated,
-};
+pub static MIGRATED: LazyLock<Template> = LazyLock::new(|| pairs::migrated::template(secrets()));
 
 pub const CUSTOMERS_DB_PASSWORD: &str = "customers-test";
 pub const ORDERS_DB_PASSWORD: &str = "orders-test";
@@ -145,13 +134,6 @@ pub fn secrets() -> pairs::migrated::Secrets {
 
 pub fn migrated_owners() -> [chassis::ownership::Owner; 2] {
     secrets().owners()
-}
-
-fn build_migrated(url: DatabaseUrl) -> BoxFuture<anyhow::Result<()>> {
-    Box::pin(async move {
-        pairs::migrated::build(&url, &secrets()).await?;
-        Ok(())
-    })
 }
 
 /// How patient the test services are with each other: tight, so failure tests are quick.
@@ -194,13 +176,9 @@ pub struct MigratedApp {
     pub running: pairs::Running,
 }
 
-/// A migrated database, secured again (database privileges are not copied from templates).
+/// A migrated database (secured again by the template: privileges are not copied).
 pub async fn migrated_database(ctx: &TestContext) -> TestDatabase {
-    let database = ctx.database(&MIGRATED).await;
-    chassis::ownership::secure_database(&database.url, &migrated_owners())
-        .await
-        .expect("secure the copy");
-    database
+    ctx.database(&MIGRATED).await
 }
 
 pub async fn spawn_migrated(ctx: &TestContext) -> MigratedApp {

@@ -5,6 +5,7 @@ use chassis::DatabaseUrl;
 use chassis::releases::{Applied, Release};
 
 use super::serving::{Listeners, Running, Serving};
+use crate::databases::Template;
 use crate::scenario::Scenario;
 
 /// Brings the shared schema up to date and seeds it; returns (migrations applied, rows
@@ -15,6 +16,14 @@ pub async fn build(url: &DatabaseUrl) -> anyhow::Result<(usize, u64)> {
     let inserted = crate::seed::write::legacy(&pool).await?;
     pool.close().await;
     Ok((applied, inserted))
+}
+
+/// The shared schema, migrated and seeded, as a template to copy.
+pub fn template() -> Template {
+    Template::new("legacy", |url| async move {
+        build(&url).await?;
+        Ok(())
+    })
 }
 
 /// Serves customers and orders on `listeners`, both logged in with `database`'s

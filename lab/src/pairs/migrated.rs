@@ -12,6 +12,7 @@ use chassis::releases::{Applied, Release};
 use clap::Args;
 
 use super::serving::{Listeners, Running, Serving};
+use crate::databases::Template;
 use crate::scenario::Scenario;
 
 /// The services' own database passwords (demo defaults; set them for anything shared).
@@ -136,6 +137,26 @@ pub async fn seed(admin: &DatabaseUrl) -> anyhow::Result<u64> {
 pub async fn build(admin: &DatabaseUrl, secrets: &Secrets) -> anyhow::Result<(usize, u64)> {
     let applied = migrate(admin, &secrets.owners()).await?;
     Ok((applied, seed(admin).await?))
+}
+
+/// Both schemas bootstrapped, migrated and seeded, as a template to copy; each copy gets
+/// its database privileges again (they are not copied from a template).
+pub fn template(secrets: Secrets) -> Template {
+    let owners = secrets.owners();
+    Template::new("migrated", move |url| {
+        let secrets = secrets.clone();
+        async move {
+            build(&url, &secrets).await?;
+            Ok(())
+        }
+    })
+    .after_copy(move |url| {
+        let owners = owners.clone();
+        async move {
+            chassis::ownership::secure_database(&url, &owners).await?;
+            Ok(())
+        }
+    })
 }
 
 /// The two services' apps, not yet serving: each on its own login in `admin`'s database,

@@ -16,14 +16,22 @@ pub use image::{IMAGE_ENV, LOCAL_IMAGE};
 /// Why no Postgres could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
+    // Not a `#[source]`: the image error already says what to do, and a chain would print it
+    // twice.
     #[error("cannot start a disposable Postgres container: {0}")]
-    Image(#[from] image::ImageError),
+    Image(image::ImageError),
     #[error(
         "cannot start a disposable Postgres container from image {image}: {reason}. Two ways \
          out: pass --database-url (or set DATABASE_URL) to use a Postgres you run, or make \
          Docker available"
     )]
     Start { image: String, reason: String },
+}
+
+impl From<image::ImageError> for ProvisionError {
+    fn from(err: image::ImageError) -> Self {
+        Self::Image(err)
+    }
 }
 
 /// What a disposable container is for; it only changes the server settings.

@@ -1,0 +1,260 @@
+//! The `kit` command line: `kit audit` and `kit lint`. It parses flags, reads files and
+//! prints; the work is the library's. The binary wires [`Command`] as its subcommands
+//! and returns what [`run`] returns.
+//!
+//! Exit codes: `audit` 0, or 1 when `--fail-above N` is exceeded; `lint` 0 clean,
+//! 1 warnings only, 2 breaking; both 3 when the input cannot be used (a file unreadable,
+//! a manifest or audit invalid, the database unreachable), with one line saying what to
+//! do.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use crate::audit::{self, Audit};
+use crate::lint::{self, Report};
+use crate::manifest::Manifest;
+
+/// Exit code for input the kit cannot use.
+pub const BAD_INPUT: u8 = 3;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Observe who reads and writes whose tables, from pg_stat_statements or the log.
+    Audit(AuditArgs),
+    /// Check migrations against the statements other services were observed running.
+    Lint(LintArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Database to read pg_stat_statements from (needs pg_read_all_stats).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<DatabaseUrl>,
+    /// The ownership manifest (ownership.toml).
+    #[arg(long)]
+    pub manifest: PathBuf,
+    /// Where the evidence comes from.
+    #[arg(long, value_enum, default_value_t = Source::StatStatements)]
+    pub source: Source,
+    /// The server's stderr log, with `app=%a user=%u ` in log_line_prefix (`--source log`).
+    #[arg(long)]
+    pub log_file: Option<PathBuf>,
+    /// How to print the audit.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
+    /// Exit 1 when the coupling figure is above this.
+    #[arg(long)]
+    pub fail_above: Option<u64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// The ownership manifest (ownership.toml).
+    #[arg(long)]
+    pub manifest: PathBuf,
+    /// An audit written by `kit audit --format json`.
+    #[arg(long)]
+    pub audit: PathBuf,
+    /// How to print the findings.
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+    /// The migration files to check.
+    #[arg(required = true)]
+    pub migrations: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Source {
+    StatStatements,
+    Log,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Json,
+    Mermaid,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+}
+
+/// A connection URL; its password never reaches `Debug`.
+#[derive(Clone)]
+pub struct DatabaseUrl(String);
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(DatabaseUrl(s.to_owned()))
+        } else {
+            Err("expected postgres://user:password@host:port/database".into())
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DatabaseUrl(<redacted>)")
+    }
+}
+
+/// Runs one command. Input it cannot use is printed as one line and exits [`BAD_INPUT`].
+pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let outcome = match command {
+        Command::Audit(args) => run_audit(args).await,
+        Command::Lint(args) => run_lint(args),
+    };
+    Ok(match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(message) => {
+            eprintln!("kit: {message}");
+            ExitCode::from(BAD_INPUT)
+        }
+    })
+}
+
+async fn run_audit(args: AuditArgs) -> Result<u8, String> {
+    let manifest = Manifest::load(&args.manifest).map_err(|e| e.to_string())?;
+    let (source, observations) = match args.source {
+        Source::StatStatements => {
+            let url = args.database_url.ok_or(
+                "--source stat-statements needs --database-url (or DATABASE_URL); or use --source log --log-file PATH",
+            )?;
+            let rows = audit::stat_statements::collect(&url.0)
+                .await
+                .map_err(|e| e.to_string())?;
+            ("stat-statements", rows)
+        }
+        Source::Log => {
+            let path = args
+                .log_file
+                .ok_or("--source log needs --log-file PATH (the server's stderr log)")?;
+            ("log", audit::log::parse(&read(&path)?))
+        }
+    };
+    let audit = audit::build(&manifest, source, &observations);
+    match args.format {
+        AuditFormat::Table => print!("{}", audit::render::table(&audit)),
+        AuditFormat::Mermaid => print!("{}", audit::render::mermaid(&audit)),
+        AuditFormat::Json => println!("{}", json(&audit)?),
+    }
+    match args.fail_above {
+        Some(limit) if audit.coupling.total > limit => {
+            eprintln!("kit: coupling {} is above {limit}", audit.coupling.total);
+            Ok(1)
+        }
+        _ => Ok(0),
+    }
+}
+
+fn run_lint(args: LintArgs) -> Result<u8, String> {
+    let manifest = Manifest::load(&args.manifest).map_err(|e| e.to_string())?;
+    let audit: Audit = serde_json::from_str(&read(&args.audit)?).map_err(|e| {
+        format!(
+            "{}: not an audit JSON ({e}); write one with `kit audit --format json`",
+            args.audit.display()
+        )
+    })?;
+    if audit.version != audit::VERSION {
+        return Err(format!(
+            "{}: audit version {} (this kit reads {}): run `kit audit --format json` again",
+            args.audit.display(),
+            audit.version,
+            audit::VERSION
+        ));
+    }
+    let mut findings = Vec::new();
+    for path in &args.migrations {
+        let sql = read(path)?;
+        findings.extend(lint::lint(
+            &path.display().to_string(),
+            &sql,
+            &manifest,
+            &audit,
+        ));
+    }
+    let report = Report {
+        version: 1,
+        findings,
+    };
+    match args.format {
+        LintFormat::Text => print!("{}", lint::render::text(&report)),
+        LintFormat::Json => println!("{}", json(&report)?),
+    }
+    Ok(report.exit_code())
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}; check the path", path.display()))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_json::to_string_pretty(value).map_err(|e| format!("cannot write JSON: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_database_url_never_shows_its_password() {
+        let url: DatabaseUrl = "postgres://u:secret@h/db".parse().expect("valid");
+        assert!(!format!("{url:?}").contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn a_missing_log_file_is_bad_input_with_a_way_out() {
+        let cli = Cli::parse_from([
+            "kit",
+            "audit",
+            "--manifest",
+            "manifests/legacy.toml",
+            "--source",
+            "log",
+        ]);
+        let code = run(cli.command).await.expect("runs");
+        assert_eq!(code, ExitCode::from(BAD_INPUT));
+    }
+
+    #[tokio::test]
+    async fn lint_of_a_breaking_scenario_exits_2() {
+        let dir = std::env::temp_dir().join(format!("kit-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let manifest = Manifest::load(Path::new("manifests/legacy.toml")).expect("valid");
+        let log = audit::log::parse(include_str!("../fixtures/legacy-seed.log"));
+        let audit_path = dir.join("audit.json");
+        let audit = audit::build(&manifest, "log", &log);
+        std::fs::write(&audit_path, json(&audit).expect("json")).expect("write");
+        let cli = Cli::parse_from([
+            "kit".as_ref(),
+            "lint".as_ref(),
+            "--manifest".as_ref(),
+            "manifests/legacy.toml".as_ref(),
+            "--audit".as_ref(),
+            audit_path.as_os_str(),
+            "../migrations/scenarios/rename-email/legacy.sql".as_ref(),
+        ] as [&std::ffi::OsStr; 7]);
+        let code = run(cli.command).await.expect("runs");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(code, ExitCode::from(2));
+    }
+}

@@ -17,7 +17,7 @@ use lab::postgres::{Postgres, Purpose};
 /// The migration kit for a Postgres that services share (audit, lint), and the tools
 /// around the demonstrator's two pairs (matrix, postgres).
 #[derive(Debug, Parser)]
-#[command(name = "kit", version, about)]
+#[command(name = "kit", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -17,8 +17,9 @@ use crate::resilience::{
     self, BreakerConfig, BreakerState, CallError, CircuitBreaker, RetryPolicy,
 };
 
-/// How patient a consumer is with one owner.
-#[derive(Debug, Clone)]
+/// How patient a consumer is with one owner. The numbers are the consumer's own decision,
+/// so there is no default here: each service names its policy beside the client that uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpstreamConfig {
     /// Time to establish a TCP connection.
     pub connect_timeout: Duration,
@@ -28,18 +29,6 @@ pub struct UpstreamConfig {
     pub budget: Duration,
     pub retry: RetryPolicy,
     pub breaker: BreakerConfig,
-}
-
-impl Default for UpstreamConfig {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_millis(250),
-            attempt_timeout: Duration::from_millis(800),
-            budget: Duration::from_millis(2_000),
-            retry: RetryPolicy::default(),
-            breaker: BreakerConfig::default(),
-        }
-    }
 }
 
 /// Why a call did not produce an answer the consumer can use.

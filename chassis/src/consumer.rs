@@ -44,20 +44,32 @@ pub enum UpstreamError {
         retry_after: Duration,
     },
     /// The owner answered with a client error: its answer, to be interpreted by the caller.
+    /// The owner is up, so this is never "unavailable": what the caller cannot map to an
+    /// answer of its own is the owner refusing the call (a 502 for the caller's client).
     #[error("{upstream} answered {status}")]
     Rejected {
         upstream: &'static str,
         status: StatusCode,
         body: serde_json::Value,
     },
+    /// The owner answered with success, in a shape this consumer cannot read: a broken
+    /// contract, which waiting will not mend.
+    #[error("{upstream} answered with an unreadable body: {reason}")]
+    Unreadable {
+        upstream: &'static str,
+        reason: String,
+    },
 }
 
 impl UpstreamError {
-    /// Seconds to put in a `Retry-After` header.
-    pub fn retry_after_secs(&self) -> u32 {
+    /// Seconds to put in a `Retry-After` header; `None` when waiting would not help, because
+    /// the owner is up and answered.
+    pub fn retry_after_secs(&self) -> Option<u32> {
         match self {
-            Self::Unavailable { retry_after, .. } => retry_after.as_secs().clamp(1, 60) as u32,
-            Self::Rejected { .. } => 1,
+            Self::Unavailable { retry_after, .. } => {
+                Some(retry_after.as_secs().clamp(1, 60) as u32)
+            }
+            Self::Rejected { .. } | Self::Unreadable { .. } => None,
         }
     }
 }
@@ -200,10 +212,12 @@ impl Upstream {
         };
         match outcome {
             Ok(json) => serde_json::from_value(json).map_err(|err| {
-                unavailable(
-                    format!("answered with an unreadable body: {err}"),
-                    Duration::from_secs(5),
-                )
+                let reason = err.to_string();
+                tracing::warn!(upstream = self.name, %url, %reason, "upstream answered unreadably");
+                UpstreamError::Unreadable {
+                    upstream: self.name,
+                    reason,
+                }
             }),
             Err(CallError::Failed {
                 error: Attempt::Answer(status, body),

@@ -92,7 +92,8 @@ shared_problems! {
         503: "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.",
     }
     /// A delete that needs orders to rule out open orders, and fails closed without.
-    OrdersDown {
+    OrdersFailing {
+        502: "The orders service refused this service's call (`/problems/upstream-rejected`); nothing was deleted. Repeating the request will not help.",
         503: "The orders service (`/problems/dependency-unavailable`) or the database (`/problems/database-unavailable`) does not answer; nothing was deleted. With `Retry-After`.",
     }
     /// An operation with a JSON body.

@@ -67,13 +67,15 @@ impl OrdersClient {
         request_id: &str,
     ) -> Result<OrderStats, UpstreamError> {
         let path = format!("/v1/order-stats/{customer_id}");
+        // Orders answers figures for any customer id, so a 404 means the resource itself
+        // is gone: orders is up and refused the call, which waiting will not mend.
         self.upstream
             .get(&path, request_id)
             .await?
-            .ok_or_else(|| UpstreamError::Unavailable {
+            .ok_or(UpstreamError::Rejected {
                 upstream: "orders",
-                reason: "the order-stats resource is missing".to_owned(),
-                retry_after: std::time::Duration::from_secs(30),
+                status: reqwest::StatusCode::NOT_FOUND,
+                body: serde_json::Value::Null,
             })
     }
 }

@@ -92,7 +92,8 @@ shared_problems! {
         503: "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.",
     }
     /// A write that needs customers to vouch for the customer, and fails closed without.
-    CustomersDown {
+    CustomersFailing {
+        502: "The customers service refused this service's call (`/problems/upstream-rejected`); nothing was written. Repeating the request will not help.",
         503: "The customers service (`/problems/dependency-unavailable`) or the database (`/problems/database-unavailable`) does not answer; nothing was written. With `Retry-After`.",
     }
     /// An operation with a JSON body.
@@ -177,7 +178,7 @@ pub(crate) fn money_input() -> Object {
             order shows its customer's name and email, which come from the customers \
             service; when that service cannot answer, reads degrade (`customer: null`, \
             `degraded: [\"customer\"]`, a `Warning` header) and writes that need a \
-            confirmed customer fail (503). \
+            confirmed customer fail (503; 502 when it refuses the call). \
             Representations are JSON by default, or XML with `Accept: application/xml` (the \
             same representation, `_links` as `<link rel=\"...\" href=\"...\"/>` elements); any \
             other `Accept` gets 406. Errors are `application/problem+json` (RFC 9457) with a \

@@ -15,7 +15,7 @@ use crate::db::{self, CustomerChanges, NewCustomer};
 use crate::error::ApiError;
 use crate::openapi::{
     Always, BodyRefused, CustomerNotFound, DatabaseDown, EmailTaken, InvalidBody, InvalidId,
-    OrdersDown, Problem,
+    OrdersFailing, Problem,
 };
 
 /// Registers a customer
@@ -117,7 +117,7 @@ pub(super) async fn update(
 /// Deletes a customer without open orders
 ///
 /// Whether the customer has open orders is the orders service's knowledge: when that
-/// service cannot answer, nothing is deleted (503).
+/// service cannot answer (503) or refuses the call (502), nothing is deleted.
 #[utoipa::path(
     delete,
     path = "/v1/customers/{id}",
@@ -127,7 +127,7 @@ pub(super) async fn update(
     responses(
         (status = 204, description = "The customer is deleted."),
         (status = 409, description = "The customer has open orders: `/problems/customer-has-open-orders`, with `open_order_count`.", body = Problem, content_type = "application/problem+json"),
-        InvalidId, CustomerNotFound, Always, OrdersDown,
+        InvalidId, CustomerNotFound, Always, OrdersFailing,
     ),
 )]
 pub(super) async fn remove(
@@ -143,7 +143,7 @@ pub(super) async fn remove(
         .orders
         .stats(id, &request_id)
         .await
-        .map_err(ApiError::OrdersUnavailable)?;
+        .map_err(ApiError::Orders)?;
     if stats.open_order_count > 0 {
         return Err(ApiError::HasOpenOrders {
             id,

@@ -17,12 +17,13 @@ use crate::customers_client::CustomerRef;
 use crate::db::{self, Order};
 use crate::error::ApiError;
 use crate::openapi::{
-    Always, BodyRefused, CustomersDown, DatabaseDown, InvalidId, OrderNotFound, Problem,
+    Always, BodyRefused, CustomersFailing, DatabaseDown, InvalidId, OrderNotFound, Problem,
 };
 use crate::shape::OrdersTable;
 
-/// Confirms the customer with its owner, over HTTP. Unreachable: fail closed (503), since
-/// an order for a customer nobody can vouch for is worse than no order.
+/// Confirms the customer with its owner, over HTTP. Unreachable (503) or refusing the
+/// lookup (502): fail closed, since an order for a customer nobody can vouch for is worse
+/// than no order.
 async fn confirm_customer(
     state: &Service,
     customer_id: i64,
@@ -37,9 +38,9 @@ async fn confirm_customer(
 
 /// Places an order for an existing, active customer
 ///
-/// The customer is confirmed with the customers service; when it cannot answer, no order
-/// is placed (503). With an `Idempotency-Key`, a retry of the same request returns the
-/// order the first one created instead of a second one.
+/// The customer is confirmed with the customers service; when it cannot answer (503) or
+/// refuses the call (502), no order is placed. With an `Idempotency-Key`, a retry of the
+/// same request returns the order the first one created instead of a second one.
 #[utoipa::path(
     post,
     path = "/v1/orders",
@@ -53,7 +54,7 @@ async fn confirm_customer(
         (status = 201, description = "The new order (or, for a retried key, the first one).", body = OrderBody, headers(("Location" = String, description = "The new order's URL."))),
         (status = 400, description = "The body is not JSON: `/problems/malformed-json` or `Idempotency-Key` is malformed (`/problems/invalid-query`).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`); the customer does not exist (`/problems/unknown-customer`) or is not active (`/problems/customer-not-active`), both with `customer_id`; or the `Idempotency-Key` was used for another order (`/problems/idempotency-key-reused`).", body = Problem, content_type = "application/problem+json"),
-        BodyRefused, Always, CustomersDown,
+        BodyRefused, Always, CustomersFailing,
     ),
 )]
 pub(super) async fn create(
@@ -141,7 +142,8 @@ fn created_response(body: OrderBody) -> Response {
 /// Registers a guest as a customer and places their order
 ///
 /// The buyer is registered through the customers service's API, then the order is placed.
-/// When the customers service cannot answer, nothing is written (503).
+/// When the customers service cannot answer (503) or refuses the call (502), nothing is
+/// written.
 #[utoipa::path(
     post,
     path = "/v1/guest-checkouts",
@@ -153,7 +155,7 @@ fn created_response(body: OrderBody) -> Response {
         (status = 400, description = "The body is not JSON: `/problems/malformed-json`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`); the customers service refused the buyer's details.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A customer with this email exists: `/problems/email-taken`.", body = Problem, content_type = "application/problem+json"),
-        BodyRefused, Always, CustomersDown,
+        BodyRefused, Always, CustomersFailing,
     ),
 )]
 pub(super) async fn guest_checkout(
@@ -174,7 +176,11 @@ pub(super) async fn guest_checkout(
         Err(UpstreamError::Rejected { status, .. }) if status == StatusCode::CONFLICT => {
             return Err(ApiError::EmailTaken);
         }
-        Err(UpstreamError::Rejected { body, .. }) => {
+        // The buyer's details, refused by their owner: the client can correct them. Any
+        // other refusal is between the services, and becomes a 502 below.
+        Err(UpstreamError::Rejected { status, body, .. })
+            if status == StatusCode::UNPROCESSABLE_ENTITY =>
+        {
             let detail = body["detail"]
                 .as_str()
                 .unwrap_or("the customer details were refused")

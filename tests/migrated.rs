@@ -49,6 +49,9 @@ fn main() -> ExitCode {
         retries_a_lookup_that_failed_once,
         succeeds_when_customers_is_slow_but_within_budget,
         forwards_the_request_id_to_the_owner,
+        refuses_an_order_with_502_when_customers_rejects_or_garbles_the_lookup,
+        refuses_a_guest_checkout_with_502_when_customers_rejects_the_registration,
+        refuses_a_delete_with_502_when_orders_rejects_the_figures_call,
         serves_xml_with_link_elements_and_406_for_what_it_cannot_produce,
         a_python_client_with_only_the_standard_library_uses_the_api,
     ])
@@ -1148,4 +1151,156 @@ async fn recovers_through_a_half_open_probe_when_customers_returns(ctx: TestCont
     assert_eq!(app.customers_client.breaker_state(), BreakerState::Closed);
     assert_eq!(app.count("orders.orders").await, lab::seed::ORDERS + 1);
     back.cancel();
+}
+
+/// How many rows `table` (schema-qualified) holds in `database`, read as admin.
+async fn rows(database: &chassis::DatabaseUrl, table: &str) -> i64 {
+    let pool = chassis::db::pool(database, "test").unwrap();
+    let count = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    count
+}
+
+/// A customers service that is up and will not help: a 400 for customer 1, a 422 for 2,
+/// and for any other a success orders cannot read. Its words are marked SECRET, to show
+/// that they stay in the consumer's log. Counts the calls.
+fn refusing_customers(calls: Arc<AtomicUsize>) -> axum::Router {
+    axum::Router::new().route(
+        "/v1/customers/{id}",
+        get(move |axum::extract::Path(id): axum::extract::Path<i64>| {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                let (status, body) = match id {
+                    1 => (
+                        AxumStatus::BAD_REQUEST,
+                        json!({ "detail": "SECRET: bad id" }),
+                    ),
+                    2 => (
+                        AxumStatus::UNPROCESSABLE_ENTITY,
+                        json!({ "detail": "SECRET: rule" }),
+                    ),
+                    _ => (AxumStatus::OK, json!({ "SECRET": "not a customer" })),
+                };
+                (status, axum::Json(body))
+            }
+        }),
+    )
+}
+
+async fn refuses_an_order_with_502_when_customers_rejects_or_garbles_the_lookup(ctx: TestContext) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let stop = tokio_util::sync::CancellationToken::new();
+    let fake_url = support::serve(refusing_customers(calls.clone()), &stop).await;
+    let database = migrated_database(&ctx).await;
+    let (orders, client) = support::orders_calling(&database.url, &fake_url, &stop).await;
+    let http = support::http_client();
+
+    for customer_id in [1, 2, 3] {
+        let response = http
+            .post(format!("{orders}/v1/orders"))
+            .json(&json!({ "customer_id": customer_id, "total": 10 }))
+            .send()
+            .await
+            .unwrap();
+
+        let retry_after = response.headers().get("retry-after").cloned();
+        let problem = expect_problem(response, 502, "/problems/upstream-rejected").await;
+        assert_eq!(
+            retry_after, None,
+            "customer {customer_id}: waiting will not help"
+        );
+        assert!(
+            !problem.to_string().contains("SECRET"),
+            "customer {customer_id}: the owner's words stay in the log: {problem}"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "an answer is not retried");
+    assert_eq!(
+        client.breaker_state(),
+        BreakerState::Closed,
+        "an owner that answers is up"
+    );
+    assert_eq!(
+        rows(&database.url, "orders.orders").await,
+        lab::seed::ORDERS,
+        "nothing written"
+    );
+    stop.cancel();
+}
+
+async fn refuses_a_guest_checkout_with_502_when_customers_rejects_the_registration(
+    ctx: TestContext,
+) {
+    let refusing = axum::Router::new().route(
+        "/v1/customers",
+        post(|| async {
+            let body = json!({ "detail": "SECRET: expected value at line 1" });
+            (AxumStatus::BAD_REQUEST, axum::Json(body))
+        }),
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let fake_url = support::serve(refusing, &stop).await;
+    let database = migrated_database(&ctx).await;
+    let (orders, _) = support::orders_calling(&database.url, &fake_url, &stop).await;
+
+    let response = support::http_client()
+        .post(format!("{orders}/v1/guest-checkouts"))
+        .json(&json!({ "name": "Guest Buyer", "email": "guest@example.com", "total": "10.00" }))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.headers().get("retry-after"), None);
+    let problem = expect_problem(response, 502, "/problems/upstream-rejected").await;
+    assert!(!problem.to_string().contains("SECRET"), "{problem}");
+    assert_eq!(
+        rows(&database.url, "orders.orders").await,
+        lab::seed::ORDERS,
+        "nothing written"
+    );
+    stop.cancel();
+}
+
+async fn refuses_a_delete_with_502_when_orders_rejects_the_figures_call(ctx: TestContext) {
+    let refusing = axum::Router::new().route(
+        "/v1/order-stats/{customer_id}",
+        get(|| async {
+            let body = json!({ "detail": "SECRET: bad customer id" });
+            (AxumStatus::BAD_REQUEST, axum::Json(body))
+        }),
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let fake_url = support::serve(refusing, &stop).await;
+    let database = migrated_database(&ctx).await;
+    let app = support::customers_app(&database.url, &fake_url, test_calls());
+    let customers = support::serve(app, &stop).await;
+    let http = support::http_client();
+
+    let delete = http
+        .delete(format!("{customers}/v1/customers/{}", lab::seed::CUSTOMERS))
+        .send()
+        .await
+        .unwrap();
+    let profile = http
+        .get(format!("{customers}/v1/customers/7/profile"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(delete.headers().get("retry-after"), None);
+    let problem = expect_problem(delete, 502, "/problems/upstream-rejected").await;
+    assert!(!problem.to_string().contains("SECRET"), "{problem}");
+    assert_eq!(
+        rows(&database.url, "customers.customers").await,
+        lab::seed::CUSTOMERS,
+        "nothing deleted"
+    );
+    assert_eq!(profile.status(), StatusCode::OK, "a read still degrades");
+    let profile: Value = profile.json().await.unwrap();
+    assert_eq!(profile["degraded"], json!(["order_stats"]));
+    stop.cancel();
 }

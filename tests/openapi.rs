@@ -45,7 +45,7 @@ fn lazy_pool(application_name: &str) -> sqlx::PgPool {
 }
 
 fn customers_router() -> Router {
-    let orders = migrated_customers::OrdersClient::new(NOWHERE, Default::default())
+    let orders = migrated_customers::OrdersClient::new(NOWHERE, migrated_customers::CALL_POLICY)
         .expect("an orders client");
     migrated_customers::router(migrated_customers::AppState {
         pool: lazy_pool("openapi-test-customers"),
@@ -54,7 +54,7 @@ fn customers_router() -> Router {
 }
 
 fn orders_router() -> Router {
-    let customers = migrated_orders::CustomersClient::new(NOWHERE, Default::default())
+    let customers = migrated_orders::CustomersClient::new(NOWHERE, migrated_orders::CALL_POLICY)
         .expect("a customers client");
     migrated_orders::router(migrated_orders::AppState {
         pool: lazy_pool("openapi-test-orders"),

@@ -17,8 +17,9 @@ use crate::resilience::{
     self, BreakerConfig, BreakerState, CallError, CircuitBreaker, RetryPolicy,
 };
 
-/// How patient a consumer is with one owner.
-#[derive(Debug, Clone)]
+/// How patient a consumer is with one owner. The numbers are the consumer's own decision,
+/// so there is no default here: each service names its policy beside the client that uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UpstreamConfig {
     /// Time to establish a TCP connection.
     pub connect_timeout: Duration,
@@ -28,18 +29,6 @@ pub struct UpstreamConfig {
     pub budget: Duration,
     pub retry: RetryPolicy,
     pub breaker: BreakerConfig,
-}
-
-impl Default for UpstreamConfig {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_millis(250),
-            attempt_timeout: Duration::from_millis(800),
-            budget: Duration::from_millis(2_000),
-            retry: RetryPolicy::default(),
-            breaker: BreakerConfig::default(),
-        }
-    }
 }
 
 /// Why a call did not produce an answer the consumer can use.
@@ -55,20 +44,32 @@ pub enum UpstreamError {
         retry_after: Duration,
     },
     /// The owner answered with a client error: its answer, to be interpreted by the caller.
+    /// The owner is up, so this is never "unavailable": what the caller cannot map to an
+    /// answer of its own is the owner refusing the call (a 502 for the caller's client).
     #[error("{upstream} answered {status}")]
     Rejected {
         upstream: &'static str,
         status: StatusCode,
         body: serde_json::Value,
     },
+    /// The owner answered with success, in a shape this consumer cannot read: a broken
+    /// contract, which waiting will not mend.
+    #[error("{upstream} answered with an unreadable body: {reason}")]
+    Unreadable {
+        upstream: &'static str,
+        reason: String,
+    },
 }
 
 impl UpstreamError {
-    /// Seconds to put in a `Retry-After` header.
-    pub fn retry_after_secs(&self) -> u32 {
+    /// Seconds to put in a `Retry-After` header; `None` when waiting would not help, because
+    /// the owner is up and answered.
+    pub fn retry_after_secs(&self) -> Option<u32> {
         match self {
-            Self::Unavailable { retry_after, .. } => retry_after.as_secs().clamp(1, 60) as u32,
-            Self::Rejected { .. } => 1,
+            Self::Unavailable { retry_after, .. } => {
+                Some(retry_after.as_secs().clamp(1, 60) as u32)
+            }
+            Self::Rejected { .. } | Self::Unreadable { .. } => None,
         }
     }
 }
@@ -211,10 +212,12 @@ impl Upstream {
         };
         match outcome {
             Ok(json) => serde_json::from_value(json).map_err(|err| {
-                unavailable(
-                    format!("answered with an unreadable body: {err}"),
-                    Duration::from_secs(5),
-                )
+                let reason = err.to_string();
+                tracing::warn!(upstream = self.name, %url, %reason, "upstream answered unreadably");
+                UpstreamError::Unreadable {
+                    upstream: self.name,
+                    reason,
+                }
             }),
             Err(CallError::Failed {
                 error: Attempt::Answer(status, body),

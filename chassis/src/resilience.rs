@@ -24,15 +24,6 @@ pub struct BreakerConfig {
     pub open_for: Duration,
 }
 
-impl Default for BreakerConfig {
-    fn default() -> Self {
-        Self {
-            failure_threshold: 5,
-            open_for: Duration::from_secs(10),
-        }
-    }
-}
-
 /// What a [`CircuitBreaker`] does with the next call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
@@ -273,16 +264,6 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(50),
-            max_delay: Duration::from_millis(500),
-        }
-    }
-}
-
 impl RetryPolicy {
     /// The delay before retry number `retry` (0 for the first): uniform in
     /// `[0, min(max_delay, base_delay * 2^retry)]`. Full jitter spreads the retries of
@@ -428,6 +409,12 @@ mod tests {
 
     const OPEN_FOR: Duration = Duration::from_secs(10);
     const BUDGET: Duration = Duration::from_secs(5);
+    /// These tests' own policy: what they assert follows from it, not from any service's.
+    const RETRY: RetryPolicy = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(500),
+    };
 
     fn breaker(failure_threshold: u32) -> CircuitBreaker {
         CircuitBreaker::new(
@@ -461,26 +448,10 @@ mod tests {
         };
 
         for _ in 0..3 {
-            let result = call(
-                &breaker,
-                &RetryPolicy::default(),
-                false,
-                BUDGET,
-                failing,
-                is_transient,
-            )
-            .await;
+            let result = call(&breaker, &RETRY, false, BUDGET, failing, is_transient).await;
             assert!(matches!(result, Err(CallError::Failed { attempts: 1, .. })));
         }
-        let refused = call(
-            &breaker,
-            &RetryPolicy::default(),
-            false,
-            BUDGET,
-            failing,
-            is_transient,
-        )
-        .await;
+        let refused = call(&breaker, &RETRY, false, BUDGET, failing, is_transient).await;
 
         assert_eq!(breaker.state(), BreakerState::Open);
         assert_eq!(breaker.opened_count(), 1);
@@ -558,7 +529,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_non_transient_error_does_not_count_as_a_failure() {
         let breaker = breaker(2);
-        let retry = RetryPolicy::default();
+        let retry = RETRY;
 
         for _ in 0..5 {
             let result = call(
@@ -590,7 +561,7 @@ mod tests {
 
         let result = call(
             &breaker,
-            &RetryPolicy::default(),
+            &RETRY,
             false,
             BUDGET,
             || {
@@ -612,7 +583,7 @@ mod tests {
 
         let result = call(
             &breaker,
-            &RetryPolicy::default(),
+            &RETRY,
             true,
             BUDGET,
             || {
@@ -634,7 +605,7 @@ mod tests {
 
         let result = call(
             &breaker,
-            &RetryPolicy::default(),
+            &RETRY,
             true,
             BUDGET,
             || {
@@ -685,7 +656,7 @@ mod tests {
 
         let result = call(
             &breaker,
-            &RetryPolicy::default(),
+            &RETRY,
             true,
             BUDGET,
             std::future::pending::<Result<(), Fault>>,
@@ -700,7 +671,7 @@ mod tests {
 
     #[test]
     fn backoff_stays_within_zero_and_the_cap_over_many_samples() {
-        let retry = RetryPolicy::default();
+        let retry = RETRY;
         let first_cap = retry.base_delay;
 
         let first: Vec<Duration> = (0..10_000).map(|_| retry.backoff(0)).collect();

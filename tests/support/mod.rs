@@ -137,16 +137,18 @@ pub fn migrated_owners() -> [chassis::ownership::Owner; 2] {
 }
 
 /// How patient the test services are with each other: tight, so failure tests are quick.
+/// Retries and the breaker's threshold stay the orders service's own.
 pub fn test_calls() -> chassis::consumer::UpstreamConfig {
+    let own = migrated_orders::CALL_POLICY;
     chassis::consumer::UpstreamConfig {
         connect_timeout: std::time::Duration::from_millis(200),
         attempt_timeout: std::time::Duration::from_millis(400),
         budget: std::time::Duration::from_millis(1_000),
         breaker: chassis::resilience::BreakerConfig {
-            failure_threshold: 5,
             open_for: std::time::Duration::from_millis(500),
+            ..own.breaker
         },
-        ..Default::default()
+        ..own
     }
 }
 
@@ -199,7 +201,7 @@ pub async fn spawn_migrated_with(
         &database.url,
         &secrets(),
         [&customers.url, &orders.url],
-        &calls,
+        &pairs::migrated::Calls::both(calls),
     )
     .expect("the migrated apps");
     let running = pairs::Running {
@@ -227,7 +229,7 @@ pub fn customers_app(
         database,
         &secrets(),
         ["http://unused.invalid", orders_url],
-        &calls,
+        &pairs::migrated::Calls::both(calls),
     )
     .expect("the migrated apps")
     .customers

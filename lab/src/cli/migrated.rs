@@ -152,7 +152,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &admin,
                 &cli.secrets,
                 [&url, &cli.orders_url],
-                &cli.calls.upstream(),
+                &cli.calls.calls(),
             )?;
             chassis::http::serve(listener, apps.customers, shutdown).await?;
         }
@@ -165,7 +165,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 &admin,
                 &cli.secrets,
                 [&cli.customers_url, &url],
-                &cli.calls.upstream(),
+                &cli.calls.calls(),
             )?;
             chassis::http::serve(listener, apps.orders, shutdown).await?;
         }
@@ -189,7 +189,7 @@ async fn up(cli: &Cli, admin: &DatabaseUrl, shutdown: CancellationToken) -> anyh
         ["--customers-addr", "--orders-addr"],
     )
     .await?;
-    let running = pairs::migrated::start(admin, &cli.secrets, listeners, &cli.calls.upstream())?;
+    let running = pairs::migrated::start(admin, &cli.secrets, listeners, &cli.calls.calls())?;
     let (customers_url, orders_url) = (&running.customers.url, &running.orders.url);
     println!("Migrated pair is up. Each service logs in as its own role and owns its schema.");
     println!(

@@ -51,45 +51,72 @@ impl Secrets {
     }
 }
 
-/// How patient each service is with the other.
+/// Flags over the services' call policies. Each service owns its policy
+/// (`migrated_orders::CALL_POLICY`, `migrated_customers::CALL_POLICY`, beside the client
+/// that uses it); a flag given here replaces that one field in both, an absent one keeps
+/// each service's own.
 #[derive(Debug, Clone, Args)]
 pub struct CallPolicy {
-    /// Time to connect to the other service, in milliseconds.
-    #[arg(
-        long,
-        env = "MIGRATED_CONNECT_TIMEOUT_MS",
-        default_value_t = 250,
-        global = true
-    )]
-    pub connect_timeout_ms: u64,
+    /// Time to connect to the other service, in milliseconds [default: each service's
+    /// CALL_POLICY].
+    #[arg(long, env = "MIGRATED_CONNECT_TIMEOUT_MS", global = true)]
+    pub connect_timeout_ms: Option<u64>,
 
-    /// Time for one attempt of a call to the other service, in milliseconds.
-    #[arg(
-        long,
-        env = "MIGRATED_ATTEMPT_TIMEOUT_MS",
-        default_value_t = 800,
-        global = true
-    )]
-    pub attempt_timeout_ms: u64,
+    /// Time for one attempt of a call to the other service, in milliseconds [default:
+    /// each service's CALL_POLICY].
+    #[arg(long, env = "MIGRATED_ATTEMPT_TIMEOUT_MS", global = true)]
+    pub attempt_timeout_ms: Option<u64>,
 
     /// Time for a whole call, retries included, in milliseconds: the most a request
-    /// waits on the other service before degrading or failing closed.
-    #[arg(
-        long,
-        env = "MIGRATED_CALL_BUDGET_MS",
-        default_value_t = 2_000,
-        global = true
-    )]
-    pub call_budget_ms: u64,
+    /// waits on the other service before degrading or failing closed [default: each
+    /// service's CALL_POLICY].
+    #[arg(long, env = "MIGRATED_CALL_BUDGET_MS", global = true)]
+    pub call_budget_ms: Option<u64>,
 }
 
 impl CallPolicy {
-    pub fn upstream(&self) -> UpstreamConfig {
+    /// Each service's own policy, with the fields these flags set replaced.
+    pub fn calls(&self) -> Calls {
+        Calls {
+            to_customers: self.over(migrated_orders::CALL_POLICY),
+            to_orders: self.over(migrated_customers::CALL_POLICY),
+        }
+    }
+
+    fn over(&self, policy: UpstreamConfig) -> UpstreamConfig {
+        let millis = |flag: Option<u64>, own: Duration| flag.map_or(own, Duration::from_millis);
         UpstreamConfig {
-            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
-            attempt_timeout: Duration::from_millis(self.attempt_timeout_ms),
-            budget: Duration::from_millis(self.call_budget_ms),
-            ..UpstreamConfig::default()
+            connect_timeout: millis(self.connect_timeout_ms, policy.connect_timeout),
+            attempt_timeout: millis(self.attempt_timeout_ms, policy.attempt_timeout),
+            budget: millis(self.call_budget_ms, policy.budget),
+            ..policy
+        }
+    }
+}
+
+/// How patient each service of the pair is with the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Calls {
+    /// The orders service, calling customers.
+    pub to_customers: UpstreamConfig,
+    /// The customers service, calling orders.
+    pub to_orders: UpstreamConfig,
+}
+
+impl Calls {
+    /// Each service's own policy, as its team set it beside its client.
+    pub fn owned() -> Self {
+        Self {
+            to_customers: migrated_orders::CALL_POLICY,
+            to_orders: migrated_customers::CALL_POLICY,
+        }
+    }
+
+    /// One policy for both directions, e.g. a test's tighter one.
+    pub fn both(policy: UpstreamConfig) -> Self {
+        Self {
+            to_customers: policy,
+            to_orders: policy,
         }
     }
 }
@@ -175,19 +202,19 @@ impl Apps {
         admin: &DatabaseUrl,
         secrets: &Secrets,
         urls: [&str; 2],
-        calls: &UpstreamConfig,
+        calls: &Calls,
     ) -> anyhow::Result<Self> {
         let [customers_url, orders_url] = urls;
         let [customers_owner, orders_owner] = secrets.owners();
         let customers_client = Arc::new(migrated_orders::CustomersClient::new(
             customers_url,
-            calls.clone(),
+            calls.to_customers,
         )?);
         let customers = migrated_customers::router(migrated_customers::AppState {
             pool: chassis::db::pool(&customers_owner.runtime_url(admin), migrated_customers::APP)?,
             orders: Arc::new(migrated_customers::OrdersClient::new(
                 orders_url,
-                calls.clone(),
+                calls.to_orders,
             )?),
         });
         let orders = migrated_orders::router(migrated_orders::AppState {
@@ -207,7 +234,7 @@ pub fn start(
     admin: &DatabaseUrl,
     secrets: &Secrets,
     listeners: Listeners,
-    calls: &UpstreamConfig,
+    calls: &Calls,
 ) -> anyhow::Result<Running> {
     let [customers_url, orders_url] = listeners.urls()?;
     let apps = Apps::new(admin, secrets, [&customers_url, &orders_url], calls)?;
@@ -215,4 +242,44 @@ pub fn start(
         customers: Serving::spawn(listeners.customers, apps.customers)?,
         orders: Serving::spawn(listeners.orders, apps.orders)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{CallPolicy, Calls};
+
+    #[test]
+    fn without_flags_each_service_keeps_its_own_call_policy() {
+        let flags = CallPolicy {
+            connect_timeout_ms: None,
+            attempt_timeout_ms: None,
+            call_budget_ms: None,
+        };
+
+        assert_eq!(flags.calls(), Calls::owned());
+    }
+
+    #[test]
+    fn a_flag_replaces_only_its_own_field_in_both_policies() {
+        let flags = CallPolicy {
+            connect_timeout_ms: None,
+            attempt_timeout_ms: None,
+            call_budget_ms: Some(300),
+        };
+
+        let calls = flags.calls();
+
+        for (got, own) in [
+            (calls.to_customers, migrated_orders::CALL_POLICY),
+            (calls.to_orders, migrated_customers::CALL_POLICY),
+        ] {
+            assert_eq!(got.budget, Duration::from_millis(300));
+            assert_eq!(
+                (got.connect_timeout, got.retry),
+                (own.connect_timeout, own.retry)
+            );
+        }
+    }
 }

@@ -31,12 +31,9 @@ pub async fn start(
     let listeners = Listeners::loopback().await?;
     match pair {
         Pair::Legacy => legacy::start(database, listeners),
-        Pair::Migrated => migrated::start(
-            database,
-            passwords,
-            listeners,
-            &chassis::consumer::UpstreamConfig::default(),
-        ),
+        Pair::Migrated => {
+            migrated::start(database, passwords, listeners, &migrated::Calls::owned())
+        }
     }
 }
 

@@ -23,8 +23,10 @@ pub enum ApiError {
     HasOpenOrders { id: i64, count: i64 },
     #[error("customer {0} changed since it was read")]
     PreconditionFailed(i64),
+    /// The orders service could not say whether the customer has open orders: fail closed,
+    /// whether it is unreachable or refused this service's call.
     #[error("cannot check open orders: {0}")]
-    OrdersUnavailable(UpstreamError),
+    Orders(UpstreamError),
     #[error(transparent)]
     Rejection(#[from] Rejection),
     #[error("database error: {0}")]
@@ -48,9 +50,16 @@ impl ApiError {
                 .with("open_order_count", *count),
             Self::PreconditionFailed(id) => Problem::new(StatusCode::PRECONDITION_FAILED, "precondition-failed", "Customer changed")
                 .detail(format!("Customer {id} changed since you read it; GET it again and retry with its new ETag.")),
-            Self::OrdersUnavailable(err) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "dependency-unavailable", "Order service unavailable")
-                .detail("The customer cannot be deleted while its open orders cannot be checked. Nothing was changed; retry later.")
-                .retry_after(err.retry_after_secs()),
+            Self::Orders(err) => match err.retry_after_secs() {
+                // Down, hanging, failing or shedding load: it may be back soon.
+                Some(seconds) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "dependency-unavailable", "Order service unavailable")
+                    .detail("The customer cannot be deleted while its open orders cannot be checked. Nothing was changed; retry later.")
+                    .retry_after(seconds),
+                // It is up and said no (or said something unreadable): the client's request
+                // is not at fault, and repeating it will not help. What it said is logged.
+                None => Problem::new(StatusCode::BAD_GATEWAY, "upstream-rejected", "Order service refused the call")
+                    .detail("The orders service refused the call this service made to check open orders, so nothing was changed."),
+            },
             Self::Rejection(rejection) => rejection.to_problem(),
             Self::Database(err) => match chassis::db::failure(err) {
                 Failure::Unavailable => Problem::database_unavailable(),

@@ -12,7 +12,7 @@ mod shape;
 
 pub use api::router;
 pub use openapi::openapi_json;
-pub use orders_client::OrdersClient;
+pub use orders_client::{CALL_POLICY, OrdersClient};
 pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, migrate, owner};
 
 /// The `application_name` of the service's connections.

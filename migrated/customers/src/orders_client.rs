@@ -3,9 +3,37 @@
 //! (`chassis::consumer`). The answer is read into this service's own type, which holds only the
 //! fields it uses and ignores the rest.
 
+use std::time::Duration;
+
 use chassis::consumer::{Upstream, UpstreamConfig, UpstreamError};
+use chassis::resilience::{BreakerConfig, RetryPolicy};
 use rust_decimal::Decimal;
 use serde::Deserialize;
+
+/// How patient this service is with orders. A profile waits on orders at most `budget`
+/// before it degrades; a delete waits as long before it fails closed.
+pub const CALL_POLICY: UpstreamConfig = UpstreamConfig {
+    // Services sit on one network: a connection that takes this long is not coming.
+    connect_timeout: Duration::from_millis(250),
+    // The figures are one indexed aggregate; this leaves room for a slow moment while
+    // still leaving time in the budget for a retry.
+    attempt_timeout: Duration::from_millis(800),
+    // What a client reading a profile or deleting a customer can be asked to wait.
+    budget: Duration::from_secs(2),
+    // The figures are a GET, safe to repeat; jitter keeps many profiles from retrying in
+    // step after one outage.
+    retry: RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(500),
+    },
+    // Failures in a row that are a pattern rather than a blip; then long enough for
+    // orders to restart before one probe tries again.
+    breaker: BreakerConfig {
+        failure_threshold: 5,
+        open_for: Duration::from_secs(10),
+    },
+};
 
 /// A customer's order figures, as the orders API gives them (tolerant reader).
 #[derive(Debug, Clone, Deserialize)]
@@ -39,13 +67,15 @@ impl OrdersClient {
         request_id: &str,
     ) -> Result<OrderStats, UpstreamError> {
         let path = format!("/v1/order-stats/{customer_id}");
+        // Orders answers figures for any customer id, so a 404 means the resource itself
+        // is gone: orders is up and refused the call, which waiting will not mend.
         self.upstream
             .get(&path, request_id)
             .await?
-            .ok_or_else(|| UpstreamError::Unavailable {
+            .ok_or(UpstreamError::Rejected {
                 upstream: "orders",
-                reason: "the order-stats resource is missing".to_owned(),
-                retry_after: std::time::Duration::from_secs(30),
+                status: reqwest::StatusCode::NOT_FOUND,
+                body: serde_json::Value::Null,
             })
     }
 }

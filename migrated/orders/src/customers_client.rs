@@ -4,9 +4,36 @@
 //! (tolerant reader), so the customers team can add fields without breaking anyone here.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use chassis::consumer::{Upstream, UpstreamConfig, UpstreamError};
+use chassis::resilience::{BreakerConfig, RetryPolicy};
 use serde::{Deserialize, Serialize};
+
+/// How patient this service is with customers. Placing an order waits on customers, so
+/// `budget` is the most an order can wait before it fails closed; reads degrade after it.
+pub const CALL_POLICY: UpstreamConfig = UpstreamConfig {
+    // Services sit on one network: a connection that takes this long is not coming.
+    connect_timeout: Duration::from_millis(250),
+    // A lookup by primary key answers in milliseconds; this leaves room for a slow moment
+    // while still leaving time in the budget for a retry.
+    attempt_timeout: Duration::from_millis(800),
+    // What a client placing an order can be asked to wait, retries included.
+    budget: Duration::from_secs(2),
+    // Lookups only (a registration is never repeated); jitter keeps many orders from
+    // retrying in step after one outage.
+    retry: RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(500),
+    },
+    // Failures in a row that are a pattern rather than a blip; then long enough for
+    // customers to restart before one probe tries again.
+    breaker: BreakerConfig {
+        failure_threshold: 5,
+        open_for: Duration::from_secs(10),
+    },
+};
 
 /// What the orders service needs to know of a customer.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

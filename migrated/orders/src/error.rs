@@ -29,9 +29,10 @@ pub enum ApiError {
     InvalidTransition { id: i64, from: String, to: String },
     #[error("idempotency key reused for another request")]
     IdempotencyKeyReused,
-    /// The customers service cannot confirm the customer: fail closed.
-    #[error("cannot reach customers: {0}")]
-    CustomersUnavailable(#[from] UpstreamError),
+    /// The customers service could not confirm the customer or register the guest: fail
+    /// closed, whether it is unreachable or refused this service's call.
+    #[error("customers call failed: {0}")]
+    Customers(#[from] UpstreamError),
     #[error(transparent)]
     Rejection(#[from] Rejection),
     #[error("database error: {0}")]
@@ -62,9 +63,16 @@ impl ApiError {
                 .detail(format!("Order {id} is {from}; it cannot become {to}.")),
             Self::IdempotencyKeyReused => Problem::new(unprocessable, "idempotency-key-reused", "Idempotency key reused")
                 .detail("This Idempotency-Key was used for a different order; use a new key for a new order."),
-            Self::CustomersUnavailable(err) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "dependency-unavailable", "Customer service unavailable")
-                .detail("The customer cannot be confirmed right now, so no order was placed. Retry later.")
-                .retry_after(err.retry_after_secs()),
+            Self::Customers(err) => match err.retry_after_secs() {
+                // Down, hanging, failing or shedding load: it may be back soon.
+                Some(seconds) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "dependency-unavailable", "Customer service unavailable")
+                    .detail("The customer cannot be confirmed right now, so no order was placed. Retry later.")
+                    .retry_after(seconds),
+                // It is up and said no (or said something unreadable): the client's request
+                // is not at fault, and repeating it will not help. What it said is logged.
+                None => Problem::new(StatusCode::BAD_GATEWAY, "upstream-rejected", "Customer service refused the call")
+                    .detail("The customers service refused the call this service made for your request, so nothing was written."),
+            },
             Self::Rejection(rejection) => rejection.to_problem(),
             Self::Database(err) => match chassis::db::failure(err) {
                 Failure::Unavailable => Problem::database_unavailable(),

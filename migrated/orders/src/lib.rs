@@ -12,7 +12,7 @@ mod schema;
 mod shape;
 
 pub use api::router;
-pub use customers_client::CustomersClient;
+pub use customers_client::{CALL_POLICY, CustomersClient};
 pub use openapi::openapi_json;
 pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, migrate, owner};
 

@@ -6,13 +6,16 @@
 //! The types here exist only to describe the wire format. They are this crate's own: the
 //! customers service describes its errors with its own copy, as the two share no type.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use serde::Serialize;
-use utoipa::OpenApi;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{Array, ArrayBuilder, Object, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::{IntoResponses, OpenApi};
 
 use crate::api;
 
@@ -43,6 +46,69 @@ pub(crate) struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = i64)]
     customer_id: Option<i64>,
+}
+
+/// Problem answers, each as `application/problem+json` with the [`Problem`] schema.
+fn problems(answers: &[(u16, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build();
+    answers
+        .iter()
+        .map(|&(status, description)| {
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", content.clone())
+                .build();
+            (status.to_string(), response.into())
+        })
+        .collect()
+}
+
+/// Problem answers that several operations share, declared once; an operation lists the
+/// sets it can answer in `responses(...)`, next to the answers that are its own.
+macro_rules! shared_problems {
+    ($($(#[$doc:meta])* $name:ident { $($status:literal: $description:literal,)+ })+) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub(crate) struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                problems(&[$(($status, $description)),+])
+            }
+        }
+    )+};
+}
+
+shared_problems! {
+    /// What any `/v1` operation may answer besides its own answers.
+    Always {
+        406: "The client accepts neither JSON nor XML: `/problems/not-acceptable`.",
+        500: "A failure the service logged: `/problems/internal`.",
+    }
+    /// An operation that needs only this service's database.
+    DatabaseDown {
+        503: "The database does not answer: `/problems/database-unavailable`, with `Retry-After`.",
+    }
+    /// A write that needs customers to vouch for the customer, and fails closed without.
+    CustomersFailing {
+        502: "The customers service refused this service's call (`/problems/upstream-rejected`); nothing was written. Repeating the request will not help.",
+        503: "The customers service (`/problems/dependency-unavailable`) or the database (`/problems/database-unavailable`) does not answer; nothing was written. With `Retry-After`.",
+    }
+    /// An operation with a JSON body.
+    BodyRefused {
+        413: "The body is over 64 KiB: `/problems/body-too-large`.",
+        415: "The body is not `application/json`: `/problems/unsupported-media-type`.",
+    }
+    /// An operation on `/v1/orders/{id}` without a body.
+    InvalidId {
+        400: "The id is not a number: `/problems/invalid-path`.",
+    }
+    /// An operation on one order.
+    OrderNotFound {
+        404: "There is no such order: `/problems/order-not-found`.",
+    }
 }
 
 /// The health check's answer.
@@ -112,7 +178,7 @@ pub(crate) fn money_input() -> Object {
             order shows its customer's name and email, which come from the customers \
             service; when that service cannot answer, reads degrade (`customer: null`, \
             `degraded: [\"customer\"]`, a `Warning` header) and writes that need a \
-            confirmed customer fail (503). \
+            confirmed customer fail (503; 502 when it refuses the call). \
             Representations are JSON by default, or XML with `Accept: application/xml` (the \
             same representation, `_links` as `<link rel=\"...\" href=\"...\"/>` elements); any \
             other `Accept` gets 406. Errors are `application/problem+json` (RFC 9457) with a \
@@ -120,14 +186,14 @@ pub(crate) fn money_input() -> Object {
             it sent one). Money is a decimal string, timestamps are RFC 3339 strings.",
     ),
     paths(
-        api::list,
-        api::create,
-        api::show,
-        api::update,
-        api::remove,
-        api::guest_checkout,
-        api::order_stats,
-        api::health,
+        api::reads::list,
+        api::writes::create,
+        api::reads::show,
+        api::writes::update,
+        api::writes::remove,
+        api::writes::guest_checkout,
+        api::reads::order_stats,
+        api::reads::health,
         serve,
     ),
     components(schemas(Problem)),

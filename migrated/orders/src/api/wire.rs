@@ -1,0 +1,196 @@
+//! The orders API's wire format: the representations it sends, the query parameters and
+//! bodies it accepts. These are the only shapes a client sees; they are built from this
+//! service's rows and the customers service's answers, never from either table directly.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::customers_client::CustomerRef;
+use crate::db::Order;
+
+/// A link to a related resource.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Link {
+    #[schema(format = "uri-reference", example = "/v1/orders/1")]
+    pub(super) href: String,
+}
+
+/// Where an order's related resources are.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct OrderLinks {
+    /// This order.
+    #[serde(rename = "self")]
+    pub(super) self_: Link,
+    /// The order's customer, at the customers service.
+    pub(super) customer: Link,
+}
+
+/// The order's customer, as the customers service shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct CustomerSummary {
+    #[schema(example = "Ada Lovelace")]
+    pub(super) name: String,
+    #[schema(format = "email", example = "ada@example.com")]
+    pub(super) email: String,
+}
+
+/// An order as the API shows it. `customer` is null when the customer no longer exists,
+/// or when the customers service could not answer (then `degraded` says so).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Order)]
+pub(super) struct OrderBody {
+    #[schema(example = 1)]
+    pub(super) id: i64,
+    #[schema(example = 7)]
+    pub(super) customer_id: i64,
+    #[schema(schema_with = crate::openapi::order_status)]
+    pub(super) status: String,
+    #[schema(schema_with = crate::openapi::money)]
+    pub(super) total: Decimal,
+    /// When the order was placed (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub(super) created_at: time::OffsetDateTime,
+    /// Null when the customer no longer exists or the customers service could not answer.
+    #[schema(required = true)]
+    pub(super) customer: Option<CustomerSummary>,
+    /// What is missing from this answer because another service could not give it;
+    /// absent when nothing is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = crate::openapi::degraded)]
+    pub(super) degraded: Vec<&'static str>,
+    pub(super) _links: OrderLinks,
+}
+
+/// What the customers service said about the customers of some orders.
+pub(super) enum Customers {
+    Known(HashMap<i64, CustomerRef>),
+    Unavailable,
+}
+
+impl OrderBody {
+    pub(super) fn new(order: Order, customers: &Customers, customers_base: &str) -> Self {
+        let (customer, degraded) = match customers {
+            Customers::Known(known) => (
+                known.get(&order.customer_id).map(|c| CustomerSummary {
+                    name: c.name.clone(),
+                    email: c.email.clone(),
+                }),
+                Vec::new(),
+            ),
+            Customers::Unavailable => (None, vec!["customer"]),
+        };
+        Self {
+            id: order.id,
+            customer_id: order.customer_id,
+            status: order.status,
+            total: order.total,
+            created_at: order.created_at,
+            customer,
+            degraded,
+            _links: OrderLinks {
+                self_: Link {
+                    href: format!("/v1/orders/{}", order.id),
+                },
+                customer: Link {
+                    href: format!("{customers_base}/v1/customers/{}", order.customer_id),
+                },
+            },
+        }
+    }
+}
+
+/// Where a page is, and its neighbours.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct PageLinks {
+    /// This page.
+    #[serde(rename = "self")]
+    pub(super) self_: Link,
+    /// The next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Link)]
+    pub(super) next: Option<Link>,
+    /// The previous page; absent on the first one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Link)]
+    pub(super) prev: Option<Link>,
+}
+
+/// A page of orders.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct OrderPage {
+    pub(super) items: Vec<OrderBody>,
+    #[schema(example = 50)]
+    pub(super) limit: i64,
+    #[schema(example = 0)]
+    pub(super) offset: i64,
+    /// How many orders match the filter in all.
+    #[schema(example = 1200)]
+    pub(super) total: i64,
+    pub(super) _links: PageLinks,
+}
+
+/// A customer's order figures; zero for a customer with no orders.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OrderStats)]
+pub(super) struct OrderStatsBody {
+    #[schema(example = 7)]
+    pub(super) customer_id: i64,
+    /// Orders not yet shipped or cancelled (`NEW`, `PAID`).
+    #[schema(example = 2)]
+    pub(super) open_order_count: i64,
+    /// The sum of the customer's orders that were not cancelled.
+    #[schema(schema_with = crate::openapi::money)]
+    pub(super) lifetime_value: Decimal,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ListParams {
+    /// Only this customer's orders.
+    #[param(example = 7)]
+    pub(super) customer_id: Option<i64>,
+    /// Only orders in this status.
+    #[param(schema_with = crate::openapi::order_status_filter)]
+    pub(super) status: Option<String>,
+    /// Page size: 1 to 200, 50 when absent.
+    #[param(minimum = 1, maximum = 200, example = 50)]
+    pub(super) limit: Option<i64>,
+    /// How many orders to skip: 0 or more, 0 when absent.
+    #[param(minimum = 0, example = 0)]
+    pub(super) offset: Option<i64>,
+}
+
+/// An order for an existing, active customer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PlaceOrder {
+    #[schema(example = 7)]
+    pub(super) customer_id: i64,
+    #[schema(schema_with = crate::openapi::money_input)]
+    pub(super) total: Decimal,
+}
+
+/// A buyer who is not a customer yet, and their order.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GuestCheckout {
+    #[schema(example = "Guest Buyer")]
+    pub(super) name: String,
+    #[schema(format = "email", example = "guest@example.com")]
+    pub(super) email: String,
+    #[schema(example = "+44 20 7946 0018")]
+    pub(super) phone: Option<String>,
+    #[schema(schema_with = crate::openapi::money_input)]
+    pub(super) total: Decimal,
+}
+
+/// The status an order moves to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ChangeStatus {
+    #[schema(schema_with = crate::openapi::order_status)]
+    pub(super) status: String,
+}

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         customers_role_cannot_read_write_alter_or_create_in_orders,
         each_runtime_role_has_dml_on_its_own_tables_and_nothing_on_the_others,
         each_history_lives_in_its_owners_schema_and_no_foreign_key_crosses_schemas,
+        runtime_roles_log_in_with_passwords_full_of_url_characters,
         shows_an_order_with_its_customers_name_and_email,
         shows_a_page_of_orders_with_one_call_to_customers,
         accepts_an_order_for_an_existing_active_customer,
@@ -1148,4 +1149,24 @@ async fn recovers_through_a_half_open_probe_when_customers_returns(ctx: TestCont
     assert_eq!(app.customers_client.breaker_state(), BreakerState::Closed);
     assert_eq!(app.count("orders.orders").await, lab::seed::ORDERS + 1);
     back.cancel();
+}
+
+async fn runtime_roles_log_in_with_passwords_full_of_url_characters(ctx: TestContext) {
+    let database = migrated_database(&ctx).await;
+
+    for owner in support::migrated_owners() {
+        let password = secrecy::ExposeSecret::expose_secret(&owner.runtime_password).to_owned();
+        assert!(
+            "@:/%# ".chars().all(|c| password.contains(c)),
+            "{password:?} lacks a character under test"
+        );
+        let pool = chassis::db::pool(&owner.runtime_url(&database.url), "login-test").unwrap();
+        let user: String = sqlx::query_scalar("SELECT current_user::text")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+
+        assert_eq!(user, owner.runtime_role);
+    }
 }

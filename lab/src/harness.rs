@@ -188,7 +188,7 @@ impl TestContext {
         // One lock for building templates and copying them: CREATE DATABASE refuses a
         // template that another session is connected to.
         let mut built = self.harness.templates.lock().await;
-        let mut admin = PgConnection::connect(server.admin.expose()).await?;
+        let mut admin = PgConnection::connect_with(&server.admin.connect_options()?).await?;
         if !built.contains(template.name) {
             for sql in [
                 format!("DROP DATABASE IF EXISTS {template_name} WITH (FORCE)"),
@@ -234,7 +234,10 @@ impl Drop for TestDatabase {
         let admin = self.admin.clone();
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         self.handle.spawn(async move {
-            if let Ok(mut conn) = PgConnection::connect(admin.expose()).await {
+            let Ok(options) = admin.connect_options() else {
+                return;
+            };
+            if let Ok(mut conn) = PgConnection::connect_with(&options).await {
                 let _ = sqlx::Executor::execute(&mut conn, sql.as_str()).await;
                 let _ = conn.close().await;
             }

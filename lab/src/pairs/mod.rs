@@ -83,7 +83,7 @@ impl Databases {
     }
 
     async fn admin(&self) -> anyhow::Result<PgConnection> {
-        PgConnection::connect(self.admin.expose())
+        PgConnection::connect_with(&self.admin.connect_options()?)
             .await
             .context("connecting as admin to make databases")
     }

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         customers_role_cannot_read_write_alter_or_create_in_orders,
         each_runtime_role_has_dml_on_its_own_tables_and_nothing_on_the_others,
         each_history_lives_in_its_owners_schema_and_no_foreign_key_crosses_schemas,
+        runtime_roles_log_in_with_passwords_full_of_url_characters,
         shows_an_order_with_its_customers_name_and_email,
         shows_a_page_of_orders_with_one_call_to_customers,
         accepts_an_order_for_an_existing_active_customer,
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
         answers_304_for_a_current_etag_and_412_for_a_stale_one,
         a_retried_order_with_the_same_idempotency_key_creates_one_order,
         answers_bad_input_with_problems_and_writes_nothing,
+        names_the_bad_field_and_never_a_rust_type_or_serde_wording,
         fails_closed_when_customers_is_stopped,
         degrades_the_profile_and_refuses_deletes_when_orders_is_stopped,
         fails_closed_within_the_budget_when_customers_hangs,
@@ -1303,4 +1305,83 @@ async fn refuses_a_delete_with_502_when_orders_rejects_the_figures_call(ctx: Tes
     let profile: Value = profile.json().await.unwrap();
     assert_eq!(profile["degraded"], json!(["order_stats"]));
     stop.cancel();
+}
+
+async fn runtime_roles_log_in_with_passwords_full_of_url_characters(ctx: TestContext) {
+    let database = migrated_database(&ctx).await;
+
+    for owner in support::migrated_owners() {
+        let password = secrecy::ExposeSecret::expose_secret(&owner.runtime_password).to_owned();
+        assert!(
+            "@:/%# ".chars().all(|c| password.contains(c)),
+            "{password:?} lacks a character under test"
+        );
+        let pool = chassis::db::pool(&owner.runtime_url(&database.url), "login-test").unwrap();
+        let user: String = sqlx::query_scalar("SELECT current_user::text")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+
+        assert_eq!(user, owner.runtime_role);
+    }
+}
+
+async fn names_the_bad_field_and_never_a_rust_type_or_serde_wording(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let post = |url: String, body: Value| app.http.post(url).json(&body).send();
+    let get = |url: String| app.http.get(url).send();
+
+    let cases = [
+        (
+            post(
+                format!("{}/v1/orders", app.orders),
+                json!({ "customer_id": "one", "total": "5.00" }),
+            )
+            .await,
+            422,
+            "/problems/invalid-body",
+            "customer_id",
+        ),
+        (
+            post(
+                format!("{}/v1/customers", app.customers),
+                json!({ "name": "X", "email": "x@example.com", "version": 9 }),
+            )
+            .await,
+            422,
+            "/problems/invalid-body",
+            "version",
+        ),
+        (
+            get(format!("{}/v1/orders/abc", app.orders)).await,
+            400,
+            "/problems/invalid-path",
+            "id",
+        ),
+        (
+            get(format!("{}/v1/order-stats/1.5", app.orders)).await,
+            400,
+            "/problems/invalid-path",
+            "customer_id",
+        ),
+        (
+            get(format!("{}/v1/orders?customer_id=seven", app.orders)).await,
+            400,
+            "/problems/invalid-query",
+            "customer_id",
+        ),
+    ];
+
+    for (response, status, problem_type, field) in cases {
+        let problem = expect_problem(response.unwrap(), status, problem_type).await;
+        assert_eq!(problem["field"], field, "{problem}");
+        if status == 422 {
+            assert_eq!(problem["pointer"], format!("/{field}"), "{problem}");
+        }
+        let text = problem.to_string();
+        for internal in ["expected", "struct", "i64", "`", "invalid type"] {
+            assert!(!text.contains(internal), "{internal:?} in {problem}");
+        }
+    }
 }

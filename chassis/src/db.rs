@@ -2,11 +2,10 @@
 //! so that each connection carries the service's `application_name` (visible in
 //! `pg_stat_activity`, which is how the walkthrough shows who touches what).
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 
 use crate::config::DatabaseUrl;
 
@@ -16,7 +15,7 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// A pool for one service. Connections are opened on demand, so a service starts (and
 /// answers 503) while its database is down, and recovers when it returns.
 pub fn pool(url: &DatabaseUrl, application_name: &str) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(url.expose())?.application_name(application_name);
+    let options = url.connect_options()?.application_name(application_name);
     Ok(PgPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -31,12 +31,14 @@ pub async fn run(
     runner: Runner,
     role: Option<&str>,
 ) -> Result<Report, MigrateError> {
-    let mut conn = PgConnection::connect(url.expose())
+    let connect_error = |source| MigrateError::Connect {
+        url: url.redacted(),
+        source,
+    };
+    let options = url.connect_options().map_err(connect_error)?;
+    let mut conn = PgConnection::connect_with(&options)
         .await
-        .map_err(|source| MigrateError::Connect {
-            url: url.redacted(),
-            source,
-        })?;
+        .map_err(connect_error)?;
     if let Some(role) = role {
         // Identifiers cannot be bound as parameters; the role name comes from our code.
         let set_role = format!("SET ROLE \"{}\"", role.replace('"', "\"\""));

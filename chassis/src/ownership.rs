@@ -6,7 +6,8 @@
 //! migrations create covered. This module writes the grants and checks them; it knows no
 //! service's tables.
 
-use sqlx::{Connection, Executor, PgConnection};
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
 
 use crate::config::DatabaseUrl;
 use crate::migrate::MigrateError;
@@ -20,8 +21,8 @@ pub struct Owner {
     pub owner_role: &'static str,
     /// LOGIN role the running service connects as.
     pub runtime_role: &'static str,
-    /// The runtime role's password.
-    pub runtime_password: String,
+    /// The runtime role's password; `Debug` shows it redacted.
+    pub runtime_password: SecretString,
 }
 
 impl Owner {
@@ -34,7 +35,7 @@ impl Owner {
     /// run again. Roles are cluster-wide; everything else belongs to the current database.
     pub fn bootstrap_sql(&self) -> Vec<String> {
         let (schema, owner, runtime) = (self.schema, self.owner_role, self.runtime_role);
-        let password = self.runtime_password.replace('\'', "''");
+        let password = self.runtime_password.expose_secret().replace('\'', "''");
         vec![
             create_role(owner, "NOLOGIN"),
             create_role(runtime, "LOGIN"),
@@ -84,7 +85,10 @@ pub fn database_sql(database: &str, owners: &[Owner]) -> Vec<String> {
 /// Creates (or confirms) every owner's roles and schema and closes the database, as the
 /// admin at `admin`.
 pub async fn bootstrap(admin: &DatabaseUrl, owners: &[Owner]) -> Result<(), sqlx::Error> {
-    let mut conn = PgConnection::connect(admin.expose()).await?;
+    // `ALTER ROLE ... PASSWORD` cannot take a bound parameter, so the password is in the
+    // statement's text: keep sqlx from logging statements on this connection.
+    let options = admin.connect_options()?.disable_statement_logging();
+    let mut conn = PgConnection::connect_with(&options).await?;
     let database: String = sqlx::query_scalar("SELECT current_database()")
         .fetch_one(&mut conn)
         .await?;
@@ -100,7 +104,7 @@ pub async fn bootstrap(admin: &DatabaseUrl, owners: &[Owner]) -> Result<(), sqlx
 
 /// Closes a database (a copy of a bootstrapped template) again; see [`database_sql`].
 pub async fn secure_database(admin: &DatabaseUrl, owners: &[Owner]) -> Result<(), sqlx::Error> {
-    let mut conn = PgConnection::connect(admin.expose()).await?;
+    let mut conn = PgConnection::connect_with(&admin.connect_options()?).await?;
     let database: String = sqlx::query_scalar("SELECT current_database()")
         .fetch_one(&mut conn)
         .await?;

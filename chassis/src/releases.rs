@@ -38,7 +38,7 @@ pub async fn apply(
     release: Release<'_>,
     owner_column: bool,
 ) -> Result<Applied, sqlx::Error> {
-    let mut conn = PgConnection::connect(url.expose()).await?;
+    let mut conn = PgConnection::connect_with(&url.connect_options()?).await?;
     let mut tx = conn.begin().await?;
     if let Some(role) = role {
         let set_role = format!("SET LOCAL ROLE \"{}\"", role.replace('"', "\"\""));

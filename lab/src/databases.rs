@@ -153,7 +153,7 @@ impl Databases {
     }
 
     async fn connect(&self) -> anyhow::Result<PgConnection> {
-        PgConnection::connect(self.admin.expose())
+        PgConnection::connect_with(&self.admin.connect_options()?)
             .await
             .context("connecting as admin to make databases")
     }
@@ -178,7 +178,7 @@ impl Database {
 }
 
 async fn drop_database(admin: &DatabaseUrl, name: &str) -> anyhow::Result<()> {
-    let mut conn = PgConnection::connect(admin.expose()).await?;
+    let mut conn = PgConnection::connect_with(&admin.connect_options()?).await?;
     conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
         .await?;
     conn.close().await?;

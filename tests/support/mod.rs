@@ -121,14 +121,16 @@ pub fn seed_stats(customer_id: i64) -> (i64, rust_decimal::Decimal) {
 /// seeded. Passwords are the test's own.
 pub static MIGRATED: LazyLock<Template> = LazyLock::new(|| pairs::migrated::template(secrets()));
 
-pub const CUSTOMERS_DB_PASSWORD: &str = "customers-test";
-pub const ORDERS_DB_PASSWORD: &str = "orders-test";
+// Every character that means something in a URL or in SQL, so that each migrated test also
+// proves that such a password reaches Postgres intact.
+pub const CUSTOMERS_DB_PASSWORD: &str = "customers @:/%# test";
+pub const ORDERS_DB_PASSWORD: &str = "orders'@:/%41# ?+test";
 
 /// The test's passwords for the migrated runtime roles.
 pub fn secrets() -> pairs::migrated::Secrets {
     pairs::migrated::Secrets {
-        customers_db_password: CUSTOMERS_DB_PASSWORD.to_owned(),
-        orders_db_password: ORDERS_DB_PASSWORD.to_owned(),
+        customers_db_password: CUSTOMERS_DB_PASSWORD.into(),
+        orders_db_password: ORDERS_DB_PASSWORD.into(),
     }
 }
 

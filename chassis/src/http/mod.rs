@@ -7,9 +7,11 @@ mod extract;
 pub mod negotiate;
 pub mod page;
 mod problem;
+mod rejection;
 
-pub use extract::{Json, Path, Query, Rejection, RequestId};
+pub use extract::{Json, Path, Query, RequestId};
 pub use problem::{PROBLEM_JSON, Problem};
+pub use rejection::Rejection;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

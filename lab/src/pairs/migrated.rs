@@ -10,12 +10,14 @@ use chassis::consumer::UpstreamConfig;
 use chassis::ownership::Owner;
 use chassis::releases::{Applied, Release};
 use clap::Args;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::serving::{Listeners, Running, Serving};
 use crate::databases::Template;
 use crate::scenario::Scenario;
 
 /// The services' own database passwords (demo defaults; set them for anything shared).
+/// They are secrets from the moment clap reads them, so `Debug` never shows them.
 #[derive(Debug, Clone, Args)]
 pub struct Secrets {
     /// Password of the customers service's login role.
@@ -23,30 +25,32 @@ pub struct Secrets {
         long,
         env = "MIGRATED_CUSTOMERS_DB_PASSWORD",
         default_value = migrated_customers::DEMO_PASSWORD,
+        value_parser = chassis::config::secret,
         global = true,
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub customers_db_password: String,
+    pub customers_db_password: SecretString,
 
     /// Password of the orders service's login role.
     #[arg(
         long,
         env = "MIGRATED_ORDERS_DB_PASSWORD",
         default_value = migrated_orders::DEMO_PASSWORD,
+        value_parser = chassis::config::secret,
         global = true,
         hide_env_values = true,
         hide_default_value = true
     )]
-    pub orders_db_password: String,
+    pub orders_db_password: SecretString,
 }
 
 impl Secrets {
     /// Both owners, with these passwords for their runtime roles.
     pub fn owners(&self) -> [Owner; 2] {
         [
-            migrated_customers::owner(&self.customers_db_password),
-            migrated_orders::owner(&self.orders_db_password),
+            migrated_customers::owner(self.customers_db_password.expose_secret()),
+            migrated_orders::owner(self.orders_db_password.expose_secret()),
         ]
     }
 }

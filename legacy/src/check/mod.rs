@@ -18,7 +18,6 @@ pub(crate) use coverage::assert_lists_every_query;
 pub use report::{Break, Checked, Report};
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::str::FromStr;
 use std::time::Duration;
 
 use chassis::DatabaseUrl;
@@ -164,7 +163,8 @@ pub async fn run(url: &DatabaseUrl, services: &[Service]) -> Result<Report, Chec
         url: shown.clone(),
         source,
     };
-    let options = PgConnectOptions::from_str(url.expose())
+    let options = url
+        .connect_options()
         .map_err(connect)?
         .application_name(CHECK_APP);
     // A connection of its own: a pool retries a refused connection until it times out,

@@ -20,7 +20,7 @@ pub fn owner(runtime_password: &str) -> Owner {
         schema: SCHEMA,
         owner_role: OWNER_ROLE,
         runtime_role: RUNTIME_ROLE,
-        runtime_password: runtime_password.to_owned(),
+        runtime_password: runtime_password.into(),
     }
 }
 

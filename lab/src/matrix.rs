@@ -110,8 +110,8 @@ async fn observe(
     );
     let before = probe.observe(1).await?;
     pairs::ship(pair, &url, scenario).await?;
-    // The owner picks its release up on its next read of its release table.
-    tokio::time::sleep(chassis::releases::RELOAD_AFTER + Duration::from_millis(200)).await;
+    // No wait: the owner reads its release table on every request, so the next one sees
+    // the release that `ship` committed.
     let after = probe.observe(2).await?;
     drop(running);
     databases.drop_one(&name).await?;

@@ -16,6 +16,7 @@ use axum::http::StatusCode as AxumStatus;
 use axum::routing::{get, post};
 use chassis::resilience::BreakerState;
 use lab::harness::TestContext;
+use lab::scenario::Pair;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{
@@ -556,125 +557,18 @@ async fn a_retried_order_with_the_same_idempotency_key_creates_one_order(ctx: Te
 
 async fn answers_bad_input_with_problems_and_writes_nothing(ctx: TestContext) {
     let app = spawn_migrated(&ctx).await;
-    let orders = format!("{}/v1/orders", app.orders);
-    let customers = format!("{}/v1/customers", app.customers);
     let (customers_before, orders_before) = (
         app.count("customers.customers").await,
         app.count("orders.orders").await,
     );
-    let post = |url: &str, content_type: &str, body: String| {
-        app.http
-            .post(url)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-    };
 
-    let cases = [
-        (
-            post(&orders, "application/json", "{\"customer_id\": 1,".into()).await,
-            400,
-            "/problems/malformed-json",
-        ),
-        (
-            post(
-                &orders,
-                "application/json",
-                "{\"customer_id\": \"one\", \"total\": 5}".into(),
-            )
-            .await,
-            422,
-            "/problems/invalid-body",
-        ),
-        (
-            post(
-                &orders,
-                "text/plain",
-                "{\"customer_id\": 1, \"total\": 5}".into(),
-            )
-            .await,
-            415,
-            "/problems/unsupported-media-type",
-        ),
-        (
-            post(
-                &orders,
-                "application/json",
-                format!(
-                    "{{\"customer_id\": 1, \"total\": \"{}\"}}",
-                    "9".repeat(70_000)
-                ),
-            )
-            .await,
-            413,
-            "/problems/body-too-large",
-        ),
-        (
-            post(
-                &orders,
-                "application/json",
-                "{\"customer_id\": 1, \"total\": -5}".into(),
-            )
-            .await,
-            422,
-            "/problems/validation",
-        ),
-        (
-            post(
-                &orders,
-                "application/json",
-                "{\"customer_id\": 1, \"total\": 1e12}".into(),
-            )
-            .await,
-            422,
-            "/problems/validation",
-        ),
-        (
-            post(
-                &customers,
-                "application/json",
-                "{\"name\": \"x'); DROP TABLE customers.customers; --\", \"email\": \"no\"}".into(),
-            )
-            .await,
-            422,
-            "/problems/validation",
-        ),
-        (
-            post(
-                &customers,
-                "application/json",
-                "{\"name\": \"X\", \"email\": \"x@example.com\", \"version\": 9}".into(),
-            )
-            .await,
-            422,
-            "/problems/invalid-body",
-        ),
-    ];
-    for (response, status, problem_type) in cases {
-        expect_problem(response.unwrap(), status, problem_type).await;
-    }
-    for (url, status, problem_type) in [
-        (format!("{orders}/abc"), 400, "/problems/invalid-path"),
-        (format!("{orders}/424242"), 404, "/problems/order-not-found"),
-        (format!("{orders}?limit=0"), 400, "/problems/invalid-query"),
-        (
-            format!("{customers}?ids=1,x"),
-            400,
-            "/problems/invalid-query",
-        ),
-        (
-            format!("{customers}/424242"),
-            404,
-            "/problems/customer-not-found",
-        ),
-    ] {
-        expect_problem(
-            app.http.get(&url).send().await.unwrap(),
-            status,
-            problem_type,
-        )
-        .await;
-    }
+    support::bad_input::answers_each_with_its_problem(
+        Pair::Migrated,
+        &app.customers,
+        &app.orders,
+        &app.http,
+    )
+    .await;
 
     assert_eq!(app.count("customers.customers").await, customers_before);
     assert_eq!(app.count("orders.orders").await, orders_before);

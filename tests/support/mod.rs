@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
+pub mod bad_input;
+
 use std::time::Duration;
 
 use chassis::DatabaseUrl;

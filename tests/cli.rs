@@ -6,6 +6,8 @@ fn legacy(args: &[&str]) -> (i32, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_legacy"))
         .args(args)
         .env_remove("DATABASE_URL")
+        // The image the tests run is not the laptop's choice: let the binary make its own.
+        .env_remove("KIT_POSTGRES_IMAGE")
         // A Docker socket that does not exist: as on a laptop without Docker.
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .env("RUST_LOG", "off")

@@ -9,6 +9,7 @@ mod support;
 use std::process::ExitCode;
 
 use lab::harness::TestContext;
+use lab::scenario::Pair;
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -30,9 +31,8 @@ fn main() -> ExitCode {
         refuses_a_second_customer_with_the_same_email,
         moves_an_order_through_its_statuses_and_refuses_to_cancel_a_shipped_one,
         deletes_an_order,
-        answers_malformed_and_mistyped_bodies_with_problems_and_writes_nothing,
-        answers_bad_ids_unknown_ids_and_unknown_routes_with_problems,
-        rejects_out_of_range_pagination,
+        answers_bad_input_with_problems_and_writes_nothing,
+        answers_unknown_routes_and_methods_with_problems,
         stores_injection_attempts_as_plain_text,
         both_services_log_in_as_the_same_user_under_their_own_application_names,
         keeps_the_callers_request_id_and_makes_one_when_absent,
@@ -451,171 +451,27 @@ async fn deletes_an_order(ctx: TestContext) {
     assert_eq!(app.count("orders").await, lab::seed::ORDERS - 1);
 }
 
-async fn answers_malformed_and_mistyped_bodies_with_problems_and_writes_nothing(ctx: TestContext) {
+async fn answers_bad_input_with_problems_and_writes_nothing(ctx: TestContext) {
     let app = spawn_legacy(&ctx).await;
-    let orders = format!("{}/orders", app.orders);
-    let customers = format!("{}/customers", app.customers);
     let (customers_before, orders_before) =
         (app.count("customers").await, app.count("orders").await);
-    let post_raw = |url: &str, content_type: &str, body: String| {
-        app.http
-            .post(url)
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-    };
 
-    let cases = [
-        (
-            post_raw(&orders, "application/json", "{\"customer_id\": 1,".into()).await,
-            400,
-            "/problems/malformed-json",
-        ),
-        (
-            post_raw(
-                &orders,
-                "application/json",
-                "{\"customer_id\": \"one\", \"total\": 5}".into(),
-            )
-            .await,
-            422,
-            "/problems/invalid-body",
-        ),
-        (
-            post_raw(&orders, "application/json", "{\"total\": 5}".into()).await,
-            422,
-            "/problems/invalid-body",
-        ),
-        (
-            post_raw(
-                &orders,
-                "application/json",
-                "{\"customer_id\": 1, \"total\": 5, \"discount\": 1}".into(),
-            )
-            .await,
-            422,
-            "/problems/invalid-body",
-        ),
-        (
-            post_raw(
-                &orders,
-                "text/plain",
-                "{\"customer_id\": 1, \"total\": 5}".into(),
-            )
-            .await,
-            415,
-            "/problems/unsupported-media-type",
-        ),
-        (
-            post_raw(
-                &orders,
-                "application/json",
-                format!(
-                    "{{\"customer_id\": 1, \"total\": \"{}\"}}",
-                    "9".repeat(70_000)
-                ),
-            )
-            .await,
-            413,
-            "/problems/body-too-large",
-        ),
-        (
-            post_raw(
-                &orders,
-                "application/json",
-                "{\"customer_id\": 1, \"total\": -5}".into(),
-            )
-            .await,
-            422,
-            "/problems/validation",
-        ),
-        (
-            post_raw(
-                &orders,
-                "application/json",
-                "{\"customer_id\": 1, \"total\": \"99999999999\"}".into(),
-            )
-            .await,
-            422,
-            "/problems/validation",
-        ),
-        (
-            post_raw(
-                &orders,
-                "application/json",
-                "{\"customer_id\": 1, \"total\": 1.005}".into(),
-            )
-            .await,
-            422,
-            "/problems/validation",
-        ),
-        (
-            post_raw(
-                &customers,
-                "application/json",
-                "{\"name\": \"\", \"email\": \"x@example.com\"}".into(),
-            )
-            .await,
-            422,
-            "/problems/validation",
-        ),
-        (
-            post_raw(
-                &customers,
-                "application/json",
-                "{\"name\": \"X\", \"email\": \"not-an-email\"}".into(),
-            )
-            .await,
-            422,
-            "/problems/validation",
-        ),
-        (
-            post_raw(&customers, "application/json", "[]".into()).await,
-            422,
-            "/problems/invalid-body",
-        ),
-    ];
-    for (response, status, problem_type) in cases {
-        let problem = expect_problem(response.unwrap(), status, problem_type).await;
-        assert!(problem["detail"].is_string(), "{problem}");
-    }
+    support::bad_input::answers_each_with_its_problem(
+        Pair::Legacy,
+        &app.customers,
+        &app.orders,
+        &app.http,
+    )
+    .await;
 
     assert_eq!(app.count("customers").await, customers_before);
     assert_eq!(app.count("orders").await, orders_before);
 }
 
-async fn answers_bad_ids_unknown_ids_and_unknown_routes_with_problems(ctx: TestContext) {
+async fn answers_unknown_routes_and_methods_with_problems(ctx: TestContext) {
     let app = spawn_legacy(&ctx).await;
     let get = |url: String| app.http.get(url).send();
 
-    expect_problem(
-        get(format!("{}/orders/abc", app.orders)).await.unwrap(),
-        400,
-        "/problems/invalid-path",
-    )
-    .await;
-    expect_problem(
-        get(format!("{}/customers/1.5", app.customers))
-            .await
-            .unwrap(),
-        400,
-        "/problems/invalid-path",
-    )
-    .await;
-    expect_problem(
-        get(format!("{}/orders/424242", app.orders)).await.unwrap(),
-        404,
-        "/problems/order-not-found",
-    )
-    .await;
-    expect_problem(
-        get(format!("{}/customers/424242", app.customers))
-            .await
-            .unwrap(),
-        404,
-        "/problems/customer-not-found",
-    )
-    .await;
     expect_problem(
         get(format!("{}/invoices", app.orders)).await.unwrap(),
         404,
@@ -638,33 +494,6 @@ async fn answers_bad_ids_unknown_ids_and_unknown_routes_with_problems(ctx: TestC
         .await
         .unwrap();
     expect_problem(patch_missing, 404, "/problems/customer-not-found").await;
-}
-
-async fn rejects_out_of_range_pagination(ctx: TestContext) {
-    let app = spawn_legacy(&ctx).await;
-
-    for query in [
-        "limit=0",
-        "limit=201",
-        "offset=-1",
-        "limit=ten",
-        "status=LOST",
-    ] {
-        let response = app
-            .http
-            .get(format!("{}/orders?{query}", app.orders))
-            .send()
-            .await
-            .unwrap();
-        expect_problem(response, 400, "/problems/invalid-query").await;
-    }
-    let response = app
-        .http
-        .get(format!("{}/customers?limit=1000", app.customers))
-        .send()
-        .await
-        .unwrap();
-    expect_problem(response, 400, "/problems/invalid-query").await;
 }
 
 async fn stores_injection_attempts_as_plain_text(ctx: TestContext) {

@@ -3,8 +3,7 @@
 //! have had. Nothing here knows a service's tables or the demonstrator's catalogue.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 
@@ -72,17 +71,16 @@ pub async fn apply(
 }
 
 /// The releases an owner's tables have had, as the owner service sees them: read from its
-/// release table and re-read at most every second, so a release shipped while the service
-/// runs is picked up without a restart (the "reload").
+/// release table each time the service asks, so a release is in force from the first
+/// request after its transaction commits, with no restart and no reload period. A cached
+/// copy would leave a window in which the owner runs its old SQL against its new schema,
+/// and would make anyone who ships a release guess how long to wait; a lookup in a table of
+/// a few rows costs less than either.
 #[derive(Debug)]
 pub struct Releases {
     pool: PgPool,
     query: String,
-    cached: RwLock<Option<(Instant, Arc<BTreeSet<String>>)>>,
 }
-
-/// How long a read of the release table is trusted.
-pub const RELOAD_AFTER: Duration = Duration::from_secs(1);
 
 impl Releases {
     /// Releases recorded in `table`, optionally only those of `owner` (a shared table).
@@ -94,28 +92,14 @@ impl Releases {
             ),
             None => format!("SELECT scenario FROM {table}"),
         };
-        Self {
-            pool,
-            query,
-            cached: RwLock::new(None),
-        }
+        Self { pool, query }
     }
 
-    /// The current set of applied scenario ids.
+    /// The set of applied scenario ids, as committed now.
     pub async fn current(&self) -> Result<Arc<BTreeSet<String>>, sqlx::Error> {
-        if let Ok(guard) = self.cached.read()
-            && let Some((read_at, releases)) = guard.as_ref()
-            && read_at.elapsed() < RELOAD_AFTER
-        {
-            return Ok(releases.clone());
-        }
         let rows: Vec<String> = sqlx::query_scalar(&self.query)
             .fetch_all(&self.pool)
             .await?;
-        let releases = Arc::new(rows.into_iter().collect::<BTreeSet<_>>());
-        if let Ok(mut guard) = self.cached.write() {
-            *guard = Some((Instant::now(), releases.clone()));
-        }
-        Ok(releases)
+        Ok(Arc::new(rows.into_iter().collect()))
     }
 }

@@ -669,6 +669,54 @@ mod tests {
         assert_eq!(breaker.state(), BreakerState::Open);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_answer_within_the_budget_is_waited_for_and_kept() {
+        let breaker = breaker(1);
+        let slow = Duration::from_secs(3);
+        let started = Instant::now();
+
+        let result = call(
+            &breaker,
+            &RETRY,
+            false,
+            BUDGET,
+            || async move {
+                tokio::time::sleep(slow).await;
+                Ok::<_, Fault>("answer")
+            },
+            is_transient,
+        )
+        .await;
+
+        assert_eq!(result.unwrap(), "answer");
+        assert_eq!(started.elapsed(), slow);
+        assert_eq!(breaker.state(), BreakerState::Closed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_open_breaker_refuses_at_once_and_says_when_to_come_back() {
+        let breaker = half_open(1);
+        tokio::time::advance(Duration::from_secs(4)).await;
+        let started = Instant::now();
+
+        let refused = call(
+            &breaker,
+            &RETRY,
+            true,
+            BUDGET,
+            std::future::pending::<Result<(), Fault>>,
+            is_transient,
+        )
+        .await
+        .unwrap_err();
+
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert_eq!(
+            refused.retry_after(),
+            Some(OPEN_FOR - Duration::from_secs(4))
+        );
+    }
+
     #[test]
     fn backoff_stays_within_zero_and_the_cap_over_many_samples() {
         let retry = RETRY;

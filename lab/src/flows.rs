@@ -1,4 +1,5 @@
-//! The cross-ownership flows of DESIGN.md, driven over HTTP against either pair, each
+//! The cross-ownership flows (an order with its customer, a new order, guest checkout, a
+//! profile's figures, the delete guard) and the owners' own endpoints, driven over HTTP against either pair, each
 //! answer reduced to its business meaning so that two runs can be compared field by field.
 //! The scenario tests and the impact matrix both observe through this one probe.
 
@@ -310,7 +311,10 @@ impl Probe {
         Ok((status, body, logged))
     }
 
-    async fn answer(
+    /// One request to the pair (`base` is its customers or orders URL; `path` leaves out
+    /// the version prefix, which the probe adds for the migrated pair), as an answer:
+    /// status and problem type for a problem, or status and the fields `pick` keeps.
+    pub async fn answer(
         &self,
         method: Method,
         base: &str,
@@ -325,6 +329,24 @@ impl Probe {
             json!({ "status": status, "body": pick(&body) })
         };
         Ok(Answer { value, logged })
+    }
+
+    /// Customer `id`'s profile with its order figures, wherever the pair serves it (legacy
+    /// inline, migrated as `/profile` with `order_stats`); `pick` gets the profile and its
+    /// figures.
+    pub async fn profile(
+        &self,
+        id: i64,
+        pick: impl Fn(&Value, &Value) -> Value,
+    ) -> anyhow::Result<Answer> {
+        let (path, stats): (String, fn(&Value) -> &Value) = match self.pair {
+            Pair::Legacy => (format!("/customers/{id}"), |b| b),
+            Pair::Migrated => (format!("/customers/{id}/profile"), |b| &b["order_stats"]),
+        };
+        self.answer(Method::GET, &self.customers, &path, None, |b| {
+            pick(b, stats(b))
+        })
+        .await
     }
 
     /// Runs every flow once. `round` (1, 2, ...) keeps the writes of two runs apart (other
@@ -403,14 +425,9 @@ impl Probe {
             )
             .await?,
         );
-        let (profile, stats): (&str, fn(&Value) -> &Value) = match self.pair {
-            Pair::Legacy => ("/customers/7", |b| b),
-            Pair::Migrated => ("/customers/7/profile", |b| &b["order_stats"]),
-        };
         seen.insert(
             Flow::Profile,
-            self.answer(Method::GET, customers, profile, None, |b| {
-                let s = stats(b);
+            self.profile(7, |_, s| {
                 json!({ "open_order_count": s["open_order_count"], "lifetime_value": s["lifetime_value"] })
             })
             .await?,
@@ -461,7 +478,8 @@ impl Probe {
     }
 }
 
-fn order_fields(o: &Value) -> Value {
+/// The business fields of an order, whatever the representation around them.
+pub fn order_fields(o: &Value) -> Value {
     json!({ "customer_id": o["customer_id"], "status": o["status"], "total": o["total"], "customer": o["customer"] })
 }
 

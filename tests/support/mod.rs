@@ -3,12 +3,16 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
-use chassis::DatabaseUrl;
-use std::sync::LazyLock;
+pub mod bad_input;
 
+use std::time::Duration;
+
+use chassis::DatabaseUrl;
+use chassis::consumer::UpstreamConfig;
 use lab::harness::{Template, TestContext, TestDatabase};
 use lab::pairs::{self, Listeners, Serving};
 use sqlx::PgPool;
+use std::sync::LazyLock;
 use tokio_util::sync::CancellationToken;
 
 /// The legacy shared schema, migrated and seeded.
@@ -138,20 +142,47 @@ pub fn migrated_owners() -> [chassis::ownership::Owner; 2] {
     secrets().owners()
 }
 
-/// How patient the test services are with each other: tight, so failure tests are quick.
-/// Retries and the breaker's threshold stay the orders service's own.
-pub fn test_calls() -> chassis::consumer::UpstreamConfig {
-    let own = migrated_orders::CALL_POLICY;
-    chassis::consumer::UpstreamConfig {
-        connect_timeout: std::time::Duration::from_millis(200),
-        attempt_timeout: std::time::Duration::from_millis(400),
-        budget: std::time::Duration::from_millis(1_000),
-        breaker: chassis::resilience::BreakerConfig {
-            open_for: std::time::Duration::from_millis(500),
-            ..own.breaker
-        },
-        ..own
+/// How patient the test services are with each other when a test is about business
+/// behaviour: seconds, so that a busy machine makes a slow answer slower, never a 503.
+pub fn patient_calls() -> UpstreamConfig {
+    pairs::migrated::patient_calls()
+}
+
+/// Tight timeouts, for the tests about an owner that never answers: they assert what the
+/// consumer answers and what it wrote, not how long it took, so load changes their
+/// duration and nothing else.
+pub fn tight_calls() -> UpstreamConfig {
+    UpstreamConfig {
+        connect_timeout: Duration::from_millis(200),
+        attempt_timeout: Duration::from_millis(400),
+        budget: Duration::from_millis(1_000),
+        ..patient_calls()
     }
+}
+
+/// Patient timeouts, and a breaker that opens after `failure_threshold` consecutive
+/// failures and stays open for `open_for`.
+pub fn breaker_calls(failure_threshold: u32, open_for: Duration) -> UpstreamConfig {
+    UpstreamConfig {
+        breaker: chassis::resilience::BreakerConfig {
+            failure_threshold,
+            open_for,
+        },
+        ..patient_calls()
+    }
+}
+
+/// Waits until `condition` holds, checking every few milliseconds: for a state that a
+/// real clock brings about (a breaker's open period). Gives up after a minute, so a
+/// condition that never comes fails the test instead of hanging it.
+pub async fn until(what: &str, condition: impl Fn() -> bool) {
+    let waited = tokio::time::timeout(Duration::from_secs(60), async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "still waiting, after a minute, for {what}");
 }
 
 /// A server bound to a free loopback port that is not serving yet.
@@ -188,7 +219,7 @@ pub async fn migrated_database(ctx: &TestContext) -> TestDatabase {
 pub async fn spawn_migrated(ctx: &TestContext) -> MigratedApp {
     let database = migrated_database(ctx).await;
     let (customers, orders) = (bind().await, bind().await);
-    spawn_migrated_with(database, customers, orders, test_calls()).await
+    spawn_migrated_with(database, customers, orders, patient_calls()).await
 }
 
 /// Customers served on `customers` and orders on `orders`, each calling the other at its
@@ -197,7 +228,7 @@ pub async fn spawn_migrated_with(
     database: TestDatabase,
     customers: Bound,
     orders: Bound,
-    calls: chassis::consumer::UpstreamConfig,
+    calls: UpstreamConfig,
 ) -> MigratedApp {
     let apps = pairs::migrated::Apps::new(
         &database.url,
@@ -225,7 +256,7 @@ pub async fn spawn_migrated_with(
 pub fn customers_app(
     database: &DatabaseUrl,
     orders_url: &str,
-    calls: chassis::consumer::UpstreamConfig,
+    calls: UpstreamConfig,
 ) -> axum::Router {
     pairs::migrated::Apps::new(
         database,
@@ -250,15 +281,16 @@ pub fn orders_app(
     })
 }
 
-/// An orders service calling customers at `customers_url` (a fake, often); returns its URL
-/// and the client, whose breaker the test can watch.
+/// An orders service calling customers at `customers_url` (a fake, often) with `calls`;
+/// returns its URL and the client, whose breaker the test can watch.
 pub async fn orders_calling(
     database: &DatabaseUrl,
     customers_url: &str,
+    calls: UpstreamConfig,
     shutdown: &CancellationToken,
 ) -> (String, std::sync::Arc<migrated_orders::CustomersClient>) {
     let client = std::sync::Arc::new(
-        migrated_orders::CustomersClient::new(customers_url, test_calls()).expect("a client"),
+        migrated_orders::CustomersClient::new(customers_url, calls).expect("a client"),
     );
     (
         serve(orders_app(database, client.clone()), shutdown).await,

@@ -105,7 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let scenario = crate::scenario::find(&id)?;
             match pairs::legacy::ship(&url, scenario).await? {
                 Applied::Now => println!(
-                    "Released {} ({} team): {}\nThe {} service adapts within a second; nobody told the other team.",
+                    "Released {} ({} team): {}\nThe {} service adapts from its next request; nobody told the other team.",
                     scenario.id, scenario.owner, scenario.title, scenario.owner
                 ),
                 Applied::Already => {

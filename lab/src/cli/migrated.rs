@@ -127,7 +127,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let role = pairs::migrated::owner_role(scenario);
             match ship(&admin, scenario).await? {
                 Applied::Now => println!(
-                    "Released {} ({} team, as {role}): {}\nThe {} service adapts within a second; its API does not change.",
+                    "Released {} ({} team, as {role}): {}\nThe {} service adapts from its next request; its API does not change.",
                     scenario.id, scenario.owner, scenario.title, scenario.owner
                 ),
                 Applied::Already => {

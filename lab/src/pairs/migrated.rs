@@ -125,6 +125,19 @@ impl Calls {
     }
 }
 
+/// The call policy of runs that observe business behaviour rather than the network (the
+/// matrix, the scenario, parity and flow tests): patient enough that a busy machine cannot
+/// turn a slow answer into a 503, so that what is observed is the release or the rule, not
+/// the load. The network's failures are shown by runs that choose a tight policy on purpose.
+pub fn patient_calls() -> UpstreamConfig {
+    UpstreamConfig {
+        connect_timeout: Duration::from_secs(5),
+        attempt_timeout: Duration::from_secs(15),
+        budget: Duration::from_secs(30),
+        ..migrated_orders::CALL_POLICY
+    }
+}
+
 /// The role that owns the schema `scenario` changes, and that schema's release table.
 fn owner_of(scenario: &Scenario) -> (&'static str, &'static str) {
     match scenario.owner.as_str() {

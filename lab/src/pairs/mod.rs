@@ -22,18 +22,18 @@ use crate::scenario::{Pair, Scenario};
 pub use migrated::Secrets as Passwords;
 
 /// Starts `pair` on `database` (admin credentials; the migrated services log in with their
-/// own roles), which must hold that pair's schema, on free loopback ports.
+/// own roles), which must hold that pair's schema, on free loopback ports. `calls` is how
+/// patient the migrated services are with each other (the legacy pair makes no calls).
 pub async fn start(
     pair: Pair,
     database: &DatabaseUrl,
     passwords: &Passwords,
+    calls: &migrated::Calls,
 ) -> anyhow::Result<Running> {
     let listeners = Listeners::loopback().await?;
     match pair {
         Pair::Legacy => legacy::start(database, listeners),
-        Pair::Migrated => {
-            migrated::start(database, passwords, listeners, &migrated::Calls::owned())
-        }
+        Pair::Migrated => migrated::start(database, passwords, listeners, calls),
     }
 }
 

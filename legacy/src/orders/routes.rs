@@ -32,7 +32,7 @@ struct Service {
 
 impl Service {
     /// The table's shape now, read once per request so that its queries agree. A release
-    /// shipped while the service runs is picked up within a second, without a restart.
+    /// shipped while the service runs is in force from the next request, without a restart.
     async fn table(&self) -> Result<OrdersTable, ApiError> {
         Ok(OrdersTable::from_releases(&*self.releases.current().await?))
     }

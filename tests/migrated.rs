@@ -997,7 +997,7 @@ async fn recovers_through_a_half_open_probe_when_customers_returns(ctx: TestCont
     let customers_addr = customers.listener.local_addr().unwrap();
     // Long enough that the breaker is still open when the test looks; short enough to wait.
     let calls = support::breaker_calls(5, Duration::from_secs(2));
-    let mut app = spawn_migrated_with(database, customers, bind().await, calls.clone()).await;
+    let mut app = spawn_migrated_with(database, customers, bind().await, calls).await;
     let place = || {
         app.http
             .post(format!("{}/v1/orders", app.orders))

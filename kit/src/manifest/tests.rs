@@ -22,8 +22,7 @@ fn the_shipped_manifests_are_valid() {
 
 #[test]
 fn an_unknown_key_is_named_with_its_line() {
-    let (line, message) =
-        error_line("[[service]]\nname = \"a\"\nroles = [\"a\"]\nowner = \"x\"\n");
+    let (line, message) = error_line("[[service]]\nname = \"a\"\nroles = [\"a\"]\nowner = \"x\"\n");
     assert_eq!(line, 4);
     assert!(message.contains("owner"), "{message}");
 }
@@ -86,8 +85,8 @@ fn a_declared_column_wins_over_its_table_and_a_table_over_its_schema() {
 
 #[test]
 fn walls_default_to_the_service_name_and_documented_limits() {
-    let manifest = Manifest::parse("m", "[[service]]\nname = \"billing\"\nroles = [\"b\"]\n")
-        .expect("valid");
+    let manifest =
+        Manifest::parse("m", "[[service]]\nname = \"billing\"\nroles = [\"b\"]\n").expect("valid");
     let walls = &manifest.services[0].walls;
     assert_eq!(walls.owner_role, "billing_owner");
     assert_eq!(walls.runtime_role, "billing_svc");

@@ -103,9 +103,11 @@ fn roles_are_created_only_when_missing_and_the_login_is_bounded() {
 #[test]
 fn limits_from_the_manifest_replace_the_defaults() {
     let text = include_str!("../../manifests/migrated.toml").replace(
-        "schemas = [\"orders\"]\n",
-        "schemas = [\"orders\"]\n[service.limits]\nconnection_limit = 3\nstatement_timeout = \"2s\"\n",
+        "password_env = \"MIGRATED_ORDERS_DB_PASSWORD\"\n",
+        "password_env = \"MIGRATED_ORDERS_DB_PASSWORD\"\n\
+         [service.limits]\nconnection_limit = 3\nstatement_timeout = \"2s\"\n",
     );
+    assert!(text.contains("connection_limit = 3"));
     let sql = sql_of(&Manifest::parse("m", &text).expect("valid"), None);
 
     assert!(sql.iter().any(|s| s.ends_with("\"orders_svc\" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 3")));

@@ -202,10 +202,10 @@ async fn observed(
             "no column statistics yet (ANALYZE, then verify again)".to_owned(),
         )),
     }
-    let roles = [&target.walls.owner_role, &target.walls.runtime_role]
-        .into_iter()
-        .cloned()
-        .collect::<Vec<_>>();
+    let mut roles = vec![target.walls.owner_role.clone()];
+    if target.walls.runtime_role != target.walls.owner_role {
+        roles.push(target.walls.runtime_role.clone());
+    }
     let Some(schema) = stat_statements else {
         skipped.push(skip(
             "pg_stat_statements",

@@ -1,11 +1,12 @@
-//! The `kit` command line: `kit audit` and `kit lint`. It parses flags, reads files and
-//! prints; the work is the library's. The binary wires [`Command`] as its subcommands
-//! and returns what [`run`] returns.
+//! The `kit` command line: `kit audit`, `kit lint` and `kit walls`. It parses flags,
+//! reads files and prints; the work is the library's. The binary wires [`Command`] as its
+//! subcommands and returns what [`run`] returns.
 //!
 //! Exit codes: `audit` 0, or 1 when `--fail-above N` is exceeded; `lint` 0 clean,
-//! 1 warnings only, 2 breaking; both 3 when the input cannot be used (a file unreadable,
-//! a manifest or audit invalid, the database unreachable), with one line saying what to
-//! do.
+//! 1 warnings only, 2 breaking; `walls plan` and `walls apply` 0; `walls verify` 0 every
+//! wall held, 2 a wall open (or not to be told); all 3 when the input cannot be used (a
+//! file unreadable, a manifest or audit invalid, the database unreachable or refusing,
+//! a password missing), with one line saying what to do.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ use std::str::FromStr;
 use crate::audit::{self, Audit};
 use crate::lint::{self, Report};
 use crate::manifest::Manifest;
+use crate::walls::{self, Passwords};
 
 /// Exit code for input the kit cannot use.
 pub const BAD_INPUT: u8 = 3;
@@ -24,6 +26,47 @@ pub enum Command {
     Audit(AuditArgs),
     /// Check migrations against the statements other services were observed running.
     Lint(LintArgs),
+    /// Put up the walls the manifest draws (roles, schemas, grants, limits), and test them.
+    #[command(subcommand)]
+    Walls(WallsCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum WallsCommand {
+    /// Print the SQL that makes the manifest true (no password in it).
+    Plan {
+        /// The ownership manifest (ownership.toml).
+        #[arg(long)]
+        manifest: PathBuf,
+        /// The database to close; without it, the one the SQL is run in.
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// Run the plan in one transaction; again, it changes nothing. Sets each runtime
+    /// role's password from the variable its service names (password_env), where set.
+    Apply {
+        /// The ownership manifest (ownership.toml).
+        #[arg(long)]
+        manifest: PathBuf,
+        /// The database, as a superuser.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: DatabaseUrl,
+    },
+    /// Log in as each service and try every other's objects; exit 2 on any hole.
+    ///
+    /// Each service logs in as its runtime role with the password in the variable its
+    /// manifest entry names (password_env, default KIT_<NAME>_PASSWORD).
+    Verify {
+        /// The ownership manifest (ownership.toml).
+        #[arg(long)]
+        manifest: PathBuf,
+        /// The database, as an admin (it lists the services' objects).
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: DatabaseUrl,
+        /// How to print the probes.
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -109,6 +152,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     let outcome = match command {
         Command::Audit(args) => run_audit(args).await,
         Command::Lint(args) => run_lint(args),
+        Command::Walls(command) => run_walls(command).await,
     };
     Ok(match outcome {
         Ok(code) => ExitCode::from(code),
@@ -188,6 +232,54 @@ fn run_lint(args: LintArgs) -> Result<u8, String> {
         LintFormat::Json => println!("{}", json(&report)?),
     }
     Ok(report.exit_code())
+}
+
+async fn run_walls(command: WallsCommand) -> Result<u8, String> {
+    let load = |path: &Path| Manifest::load(path).map_err(|e| e.to_string());
+    match command {
+        WallsCommand::Plan { manifest, database } => {
+            let manifest = load(&manifest)?;
+            let plan = walls::plan(&manifest, database.as_deref()).map_err(|e| e.to_string())?;
+            print!("{}", plan.to_sql(&manifest));
+            Ok(0)
+        }
+        WallsCommand::Apply {
+            manifest,
+            database_url,
+        } => {
+            let manifest = load(&manifest)?;
+            let passwords = Passwords::from_env(&manifest);
+            let applied = walls::apply(&database_url.0, &manifest, &passwords)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "kit walls apply: {} statements in one transaction; passwords set for: {}",
+                applied.statements,
+                if applied.passwords_set.is_empty() {
+                    "none (each runtime role keeps its own)".to_owned()
+                } else {
+                    applied.passwords_set.join(", ")
+                }
+            );
+            Ok(0)
+        }
+        WallsCommand::Verify {
+            manifest,
+            database_url,
+            format,
+        } => {
+            let manifest = load(&manifest)?;
+            let passwords = Passwords::from_env(&manifest);
+            let report = walls::verify(&database_url.0, &manifest, &passwords)
+                .await
+                .map_err(|e| e.to_string())?;
+            match format {
+                LintFormat::Text => print!("{}", report.to_text()),
+                LintFormat::Json => println!("{}", json(&report)?),
+            }
+            Ok(report.exit_code())
+        }
+    }
 }
 
 fn read(path: &Path) -> Result<String, String> {

@@ -1,6 +1,7 @@
 //! The migration kit: a tool for any Postgres that several services share. It reads an
 //! ownership manifest, audits who touches whose tables from the server's own evidence,
-//! and lints a migration against the statements its other readers really run. It depends
+//! lints a migration against the statements its other readers really run, and puts up and
+//! tests the walls between the services (`walls`). It depends
 //! on neither pair of the demonstrator nor on its lab bench.
 
 pub mod audit;
@@ -8,3 +9,4 @@ pub mod cli;
 pub mod lint;
 pub mod manifest;
 pub mod sql;
+pub mod walls;

@@ -131,6 +131,9 @@ async fn start_container(purpose: Purpose) -> Result<Postgres, ProvisionError> {
             "full_page_writes=off",
             "-c",
             "max_connections=400",
+            // For tests that read what pg_stat_statements shows, and hides, to whom.
+            "-c",
+            "shared_preload_libraries=pg_stat_statements",
         ],
     };
     let fail = |reason: String| ProvisionError::Start {

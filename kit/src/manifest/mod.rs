@@ -21,6 +21,13 @@
 //! schemas = ["orders"]
 //! tables = []
 //! columns = []
+//! # For `kit walls` (all optional, see [`walls`]): its roles, where its login's password
+//! # comes from, and the limits on that login.
+//! owner_role = "orders_owner"
+//! runtime_role = "orders_svc"
+//! password_env = "ORDERS_DB_PASSWORD"
+//! [service.limits]
+//! statement_timeout = "10s"
 //!
 //! # The catalogue: the columns of each table the analysis should know. A table listed
 //! # with `shared = true` belongs to nobody: using it is never a cross-ownership access.
@@ -37,6 +44,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
+
+pub mod walls;
+pub use walls::{Limits, Walls};
 
 /// Why a manifest cannot be used. Each message says which line to fix.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +103,8 @@ pub struct Service {
     pub schemas: Vec<String>,
     pub tables: Vec<String>,
     pub columns: Vec<String>,
+    /// Its roles and limits, for `kit walls`.
+    pub walls: Walls,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -125,6 +137,10 @@ struct RawService {
     tables: Vec<Spanned<String>>,
     #[serde(default)]
     columns: Vec<Spanned<String>>,
+    owner_role: Option<Spanned<String>>,
+    runtime_role: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    limits: Option<walls::RawLimits>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,7 +261,15 @@ impl Manifest {
             }
             columns.push(qualified);
         }
+        let walls = walls::RawWalls {
+            owner_role: raw.owner_role,
+            runtime_role: raw.runtime_role,
+            password_env: raw.password_env,
+            limits: raw.limits,
+        }
+        .validate(&name, invalid)?;
         Ok(Service {
+            walls,
             name,
             roles: raw.roles,
             application_names: raw.application_names,
@@ -325,88 +349,4 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn error_line(text: &str) -> (usize, String) {
-        match Manifest::parse("m.toml", text) {
-            Err(ManifestError::Invalid { line, message, .. }) => (line, message),
-            other => panic!("expected an invalid manifest, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn the_shipped_manifests_are_valid() {
-        for text in [
-            include_str!("../manifests/legacy.toml"),
-            include_str!("../manifests/migrated.toml"),
-        ] {
-            let manifest = Manifest::parse("shipped", text).expect("valid");
-            assert_eq!(manifest.services.len(), 2);
-        }
-    }
-
-    #[test]
-    fn an_unknown_key_is_named_with_its_line() {
-        let (line, message) =
-            error_line("[[service]]\nname = \"a\"\nroles = [\"a\"]\nowner = \"x\"\n");
-        assert_eq!(line, 4);
-        assert!(message.contains("owner"), "{message}");
-    }
-
-    #[test]
-    fn a_table_owned_twice_is_named_with_its_line() {
-        let text = "[[service]]\nname = \"a\"\nroles = [\"a\"]\ntables = [\"public.t\"]\n\n\
-                    [[service]]\nname = \"b\"\nroles = [\"b\"]\ntables = [\"public.t\"]\n";
-        let (line, message) = error_line(text);
-        assert_eq!(line, 9);
-        assert!(message.contains("already owned by `a`"), "{message}");
-    }
-
-    #[test]
-    fn a_service_nobody_can_recognise_is_refused() {
-        let (line, message) = error_line("\n[[service]]\nname = \"a\"\n");
-        assert_eq!(line, 2);
-        assert!(message.contains("cannot be recognised"), "{message}");
-    }
-
-    #[test]
-    fn an_unqualified_table_is_refused_with_its_line() {
-        let (line, _) = error_line("[[table]]\nname = \"customers\"\n");
-        assert_eq!(line, 2);
-    }
-
-    #[test]
-    fn a_shared_login_is_told_apart_by_application_name_only() {
-        let manifest =
-            Manifest::parse("m", include_str!("../manifests/legacy.toml")).expect("valid");
-        assert_eq!(
-            manifest.recognise(Some("postgres"), Some("legacy-orders")),
-            Some("orders")
-        );
-        assert_eq!(manifest.recognise(Some("postgres"), None), None);
-        assert_eq!(manifest.recognise(Some("postgres"), Some("psql")), None);
-    }
-
-    #[test]
-    fn a_login_role_names_its_service_and_a_contradicting_app_does_not() {
-        let manifest =
-            Manifest::parse("m", include_str!("../manifests/migrated.toml")).expect("valid");
-        assert_eq!(manifest.recognise(Some("orders_svc"), None), Some("orders"));
-        assert_eq!(
-            manifest.recognise(Some("orders_svc"), Some("migrated-customers")),
-            None
-        );
-    }
-
-    #[test]
-    fn a_declared_column_wins_over_its_table_and_a_table_over_its_schema() {
-        let text = "[[service]]\nname = \"a\"\nroles = [\"a\"]\nschemas = [\"s\"]\n\
-                    [[service]]\nname = \"b\"\nroles = [\"b\"]\ntables = [\"s.t\"]\n\
-                    columns = [\"s.t.c\"]\n";
-        let manifest = Manifest::parse("m", text).expect("valid");
-        assert_eq!(manifest.owner("s.u", None), Owner::Service("a".into()));
-        assert_eq!(manifest.owner("s.t", None), Owner::Service("b".into()));
-        assert_eq!(manifest.owner("x.t", None), Owner::Unknown);
-    }
-}
+mod tests;

@@ -1,6 +1,8 @@
 //! `legacy check` against real schemas: at baseline every statement of both services
 //! prepares; after an owner's release the statements the schema breaks are listed, with the
 //! SQLSTATE they fail with; and a release that breaks legacy silently is not seen at all.
+//! Statements are prepared with the types the code binds and run in a rolled-back
+//! transaction: a CHECK constraint or an id type change shows, and nothing is committed.
 
 // Tests fail by panicking; an unwrap is an assertion here.
 #![allow(clippy::unwrap_used)]
@@ -14,6 +16,7 @@ use chassis::releases::Applied;
 use lab::harness::{Template, TestContext};
 use lab::scenario::Outcome;
 use legacy::check::{CheckError, Report, Service};
+use sqlx::{Connection, Executor, PgConnection};
 use support::LEGACY;
 
 fn main() -> ExitCode {
@@ -28,6 +31,9 @@ fn main() -> ExitCode {
         a_change_no_release_records_is_blamed_only_where_the_database_places_it,
         a_database_that_is_not_a_legacy_one_is_an_error_not_a_report,
         an_unreachable_database_is_an_error_that_names_it_without_its_password,
+        a_check_constraint_added_by_hand_breaks_the_order_insert_with_23514,
+        an_id_type_change_breaks_the_typed_statements_that_inference_lets_through,
+        the_check_runs_every_statement_and_commits_nothing,
     ])
 }
 
@@ -287,4 +293,103 @@ async fn an_unreachable_database_is_an_error_that_names_it_without_its_password(
     assert!(message.contains("127.0.0.1:1"), "{message}");
     assert!(!message.contains("hunter2"), "{message}");
     assert_eq!(message.lines().count(), 1, "{message}");
+}
+
+/// A fresh legacy database changed by hand with `sql`, as a DBA would, outside any release.
+async fn changed_by_hand(ctx: &TestContext, sql: &str) -> lab::harness::TestDatabase {
+    let database = ctx.database(&LEGACY).await;
+    let mut conn = PgConnection::connect_with(&database.url.connect_options().unwrap())
+        .await
+        .unwrap();
+    conn.execute(sql).await.unwrap();
+    conn.close().await.unwrap();
+    database
+}
+
+async fn a_check_constraint_added_by_hand_breaks_the_order_insert_with_23514(ctx: TestContext) {
+    // NOT VALID: the rows already there are not checked, every new or updated one is.
+    let database = changed_by_hand(
+        &ctx,
+        "ALTER TABLE orders ADD CONSTRAINT orders_big_total CHECK (total > 1000000) NOT VALID",
+    )
+    .await;
+
+    let report = legacy::check::run(&database.url, &Service::BOTH)
+        .await
+        .unwrap();
+
+    // Only execution shows it: both statements prepare.
+    assert_eq!(
+        broken(&report),
+        pairs(&[("orders::insert", "23514"), ("orders::set_status", "23514")])
+    );
+    assert!(report.to_string().contains("orders_big_total"), "{report}");
+}
+
+async fn an_id_type_change_breaks_the_typed_statements_that_inference_lets_through(
+    ctx: TestContext,
+) {
+    let database = changed_by_hand(
+        &ctx,
+        "ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;
+         ALTER TABLE customers ALTER COLUMN id DROP IDENTITY;
+         ALTER TABLE customers ALTER COLUMN id TYPE text USING id::text",
+    )
+    .await;
+
+    let report = legacy::check::run(&database.url, &Service::BOTH)
+        .await
+        .unwrap();
+
+    // The code binds an i64: `text = bigint` has no operator.
+    let found = broken(&report);
+    eprintln!("after an id type change, broken: {found:?}");
+    assert!(
+        found.contains(&("orders::customer_status".to_owned(), "42883".to_owned())),
+        "{found:?}"
+    );
+    // Left to infer, Postgres types $1 as text and the same statement prepares.
+    let status = report
+        .checked
+        .iter()
+        .find(|c| c.statement.name == "customer_status")
+        .unwrap();
+    let mut conn = PgConnection::connect_with(&database.url.connect_options().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        (&mut conn)
+            .prepare(status.statement.sql.as_str())
+            .await
+            .is_ok()
+    );
+    conn.close().await.unwrap();
+}
+
+async fn the_check_runs_every_statement_and_commits_nothing(ctx: TestContext) {
+    let database = ctx.database(&LEGACY).await;
+    let mut conn = PgConnection::connect_with(&database.url.connect_options().unwrap())
+        .await
+        .unwrap();
+    let rows = "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders), \
+                (SELECT string_agg(concat_ws(',', id, status, total), ';' ORDER BY id) FROM orders)";
+    let before: (i64, i64, String) = sqlx::query_as(rows).fetch_one(&mut conn).await.unwrap();
+
+    let report = legacy::check::run(&database.url, &Service::BOTH)
+        .await
+        .unwrap();
+
+    assert_eq!(broken(&report), []);
+    let after: (i64, i64, String) = sqlx::query_as(rows).fetch_one(&mut conn).await.unwrap();
+    assert_eq!(
+        after, before,
+        "the inserts, updates and deletes were rolled back"
+    );
+    let emails: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM customers WHERE email LIKE 'legacy-check%'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(emails, 0);
+    conn.close().await.unwrap();
 }

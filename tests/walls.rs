@@ -95,7 +95,7 @@ const LATER_OBJECTS: &str = "
 
 async fn the_migrated_pair_holds_every_wall_between_its_services(ctx: TestContext) {
     let database = ctx.database(&MIGRATED).await;
-    let admin = database.url.expose();
+    let admin = &database.url.expose();
     observable(admin).await;
     connect(admin).await.execute(LATER_OBJECTS).await.unwrap();
     let (c, o) = (support::CUSTOMERS_DB_PASSWORD, support::ORDERS_DB_PASSWORD);
@@ -168,7 +168,7 @@ async fn the_migrated_pair_holds_every_wall_between_its_services(ctx: TestContex
 
 async fn the_legacy_pair_holds_no_wall_and_each_hole_is_listed(ctx: TestContext) {
     let database = ctx.database(&LEGACY).await;
-    let admin = database.url.expose();
+    let admin = &database.url.expose();
     observable(admin).await;
     connect(admin)
         .await
@@ -271,7 +271,7 @@ fn migrations(suffix: &str) -> String {
 
 async fn walls_applied_to_a_fresh_database_hold(ctx: TestContext) {
     let database = ctx.database(&EMPTY).await;
-    let admin = database.url.expose();
+    let admin = &database.url.expose();
     let (manifest, passwords) = suffixed_migrated(&database.name);
     observable(admin).await;
 
@@ -337,7 +337,7 @@ async fn privileges(admin: &str, suffix: &str) -> Vec<String> {
 
 async fn a_second_apply_changes_no_privilege(ctx: TestContext) {
     let database = ctx.database(&EMPTY).await;
-    let admin = database.url.expose();
+    let admin = &database.url.expose();
     let (manifest, passwords) = suffixed_migrated(&database.name);
     walls::apply(admin, &manifest, &passwords).await.unwrap();
     connect(admin)

@@ -83,6 +83,9 @@ pub struct AuditArgs {
     /// The server's stderr log, with `app=%a user=%u ` in log_line_prefix (`--source log`).
     #[arg(long)]
     pub log_file: Option<PathBuf>,
+    /// Read only this database's lines of the log (needs `db=%d` before `app=` in the prefix).
+    #[arg(long)]
+    pub log_database: Option<String>,
     /// How to print the audit.
     #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
     pub format: AuditFormat,
@@ -179,7 +182,12 @@ async fn run_audit(args: AuditArgs) -> Result<u8, String> {
             let path = args
                 .log_file
                 .ok_or("--source log needs --log-file PATH (the server's stderr log)")?;
-            ("log", audit::log::parse(&read(&path)?))
+            let text = read(&path)?;
+            let observations = match &args.log_database {
+                Some(database) => audit::log::parse_database(&text, database),
+                None => audit::log::parse(&text),
+            };
+            ("log", observations)
         }
     };
     let audit = audit::build(&manifest, source, &observations);

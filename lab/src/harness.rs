@@ -87,15 +87,12 @@ struct Harness {
 struct Server {
     databases: Databases,
     // Taken out once, by whoever removes the container first: the end of the run or Ctrl-C.
-    container: std::sync::Mutex<Option<Postgres>>,
+    container: tokio::sync::Mutex<Option<Postgres>>,
 }
 
 impl Server {
-    fn take(&self) -> Option<Postgres> {
-        self.container
-            .lock()
-            .map(|mut c| c.take())
-            .unwrap_or_default()
+    async fn take(&self) -> Option<Postgres> {
+        self.container.lock().await.take()
     }
 }
 
@@ -111,7 +108,7 @@ impl Harness {
                     .map_err(|err| err.to_string())?;
                 let server = Server {
                     databases: Databases::new(postgres.url().clone(), "t"),
-                    container: std::sync::Mutex::new(Some(postgres)),
+                    container: tokio::sync::Mutex::new(Some(postgres)),
                 };
                 let harness = self.clone();
                 tokio::spawn(async move {
@@ -131,7 +128,7 @@ impl Harness {
 
     async fn shutdown(&self) {
         if let Some(Ok(server)) = self.postgres.get()
-            && let Some(postgres) = server.take()
+            && let Some(postgres) = server.take().await
         {
             postgres.release().await;
         }
@@ -158,6 +155,20 @@ impl TestContext {
 
     async fn try_database(&self, template: &Template) -> anyhow::Result<TestDatabase> {
         self.harness.server().await.databases.fresh(template).await
+    }
+
+    /// The server's log so far (the container's stderr), for tests that audit it. Which
+    /// statements it holds is up to the test: `ALTER DATABASE … SET log_statement = 'all'`.
+    pub async fn server_log(&self) -> anyhow::Result<String> {
+        let server = self.harness.server().await;
+        let container = server.container.lock().await;
+        let Some(postgres) = container.as_ref() else {
+            anyhow::bail!("the test Postgres is already removed");
+        };
+        match postgres.server_log().await {
+            Some(log) => Ok(log?),
+            None => anyhow::bail!("the test Postgres is not a container: its log is not ours"),
+        }
     }
 
     /// The admin URL of the binary's Postgres (for tests that make databases of their own).

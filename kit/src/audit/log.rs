@@ -3,7 +3,8 @@
 //! `logging_collector` writes to `*.log`) when the server runs with
 //!
 //! ```text
-//! log_line_prefix = '%m [%p] app=%a user=%u '   # `app=%a user=%u ` is what this needs
+//! log_line_prefix = '%m [%p] db=%d app=%a user=%u '   # `app=%a user=%u ` is what this
+//!                                                  # needs; `db=%d` lets one database be read
 //! log_statement = 'all'                         # or log_min_duration_statement = 0
 //! ```
 //!
@@ -17,6 +18,17 @@ use super::Observation;
 
 /// Every statement execution the log text shows, one observation per execution.
 pub fn parse(text: &str) -> Vec<Observation> {
+    parse_where(text, |_| true)
+}
+
+/// Like [`parse`], but only the executions in `database`: the prefix must name it with
+/// `db=%d` before `app=` (a line without `db=` is not kept). A server that many databases
+/// share writes one log; this is how one database's traffic is read from it.
+pub fn parse_database(text: &str, database: &str) -> Vec<Observation> {
+    parse_where(text, |db| db == Some(database))
+}
+
+fn parse_where(text: &str, keep: impl Fn(Option<&str>) -> bool) -> Vec<Observation> {
     let mut found = Vec::new();
     let mut current: Option<Observation> = None;
     for line in text.lines() {
@@ -28,18 +40,24 @@ pub fn parse(text: &str) -> Vec<Observation> {
             continue;
         }
         found.extend(current.take());
-        current = parse_line(line);
+        current = parse_line(line).and_then(|(db, o)| keep(db).then_some(o));
     }
     found.extend(current);
     found
 }
 
-/// One log line's statement, with the connection its prefix names.
-fn parse_line(line: &str) -> Option<Observation> {
+/// One log line's statement, with the database and the connection its prefix names.
+fn parse_line(line: &str) -> Option<(Option<&str>, Observation)> {
     let start = line
         .find(" app=")
         .map(|i| i + 1)
         .or_else(|| line.starts_with("app=").then_some(0))?;
+    let prefix = &line[..start];
+    let database = prefix
+        .find(" db=")
+        .map(|i| i + 1)
+        .or_else(|| prefix.starts_with("db=").then_some(0))
+        .and_then(|i| prefix[i + "db=".len()..].split(' ').next());
     let rest = &line[start + "app=".len()..];
     let (app, rest) = rest.split_once(" user=")?;
     let (user, message) = rest.split_once(' ')?;
@@ -56,12 +74,15 @@ fn parse_line(line: &str) -> Option<Observation> {
         return None;
     };
     let known = |value: &str| (!value.is_empty() && value != "[unknown]").then(|| value.to_owned());
-    Some(Observation {
-        role: known(user),
-        application_name: known(app),
-        text: text.to_owned(),
-        calls: 1,
-    })
+    Some((
+        database,
+        Observation {
+            role: known(user),
+            application_name: known(app),
+            text: text.to_owned(),
+            calls: 1,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -117,6 +138,32 @@ mod tests {
         let found = parse(LOG);
         assert_eq!(found.len(), 4);
         assert!(found.iter().all(|o| !o.text.contains("nope")));
+    }
+
+    #[test]
+    fn one_databases_lines_are_read_from_a_shared_servers_log() {
+        let log = "\
+2025-01-10 10:00:00.001 UTC [41] db=t_1 app=legacy-orders user=postgres LOG:  statement: SELECT 1 FROM orders
+2025-01-10 10:00:00.002 UTC [42] db=t_2 app=legacy-orders user=postgres LOG:  statement: SELECT 2 FROM orders
+\tWHERE true
+2025-01-10 10:00:00.003 UTC [43] db=t_1 app=legacy-customers user=postgres LOG:  statement: SELECT 3 FROM customers
+";
+        let texts = |found: Vec<Observation>| -> Vec<String> {
+            found.into_iter().map(|o| o.text).collect()
+        };
+        assert_eq!(
+            texts(parse_database(log, "t_1")),
+            ["SELECT 1 FROM orders", "SELECT 3 FROM customers"]
+        );
+        assert_eq!(
+            texts(parse_database(log, "t_2")),
+            ["SELECT 2 FROM orders\nWHERE true"]
+        );
+        assert_eq!(parse(log).len(), 3);
+        assert!(
+            parse_database(LOG, "t_1").is_empty(),
+            "no db= in the prefix"
+        );
     }
 
     #[test]

@@ -34,6 +34,10 @@ impl From<image::ImageError> for ProvisionError {
     }
 }
 
+/// The log line prefix of every container: `app=%a user=%u ` is what `kit audit --source log`
+/// reads to tell services apart; `db=%d` lets a reader keep one database's lines.
+pub const LOG_LINE_PREFIX: &str = "log_line_prefix=%m [%p] db=%d app=%a user=%u ";
+
 /// What a disposable container is for; it only changes the server settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -86,6 +90,20 @@ impl Postgres {
         }
     }
 
+    /// The container's server log (its stderr) so far; `None` for the user's own server.
+    pub async fn server_log(&self) -> Option<std::io::Result<String>> {
+        let Self::Container { container, .. } = self else {
+            return None;
+        };
+        Some(
+            container
+                .stderr_to_vec()
+                .await
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .map_err(std::io::Error::other),
+        )
+    }
+
     /// Removes the container, if this process started one.
     pub async fn release(self) {
         if let Self::Container { container, .. } = self {
@@ -120,8 +138,12 @@ where
 async fn start_container(purpose: Purpose) -> Result<Postgres, ProvisionError> {
     let (name, tag) = image::split(&image::resolve().await?);
     let settings: &[&str] = match purpose {
-        Purpose::Run => &["-c", "max_connections=100"],
-        // Test databases are thrown away: trade durability for speed.
+        // `log_statement=all` so that `kit audit --source log` can read who ran what from
+        // `docker logs`: the demonstrator is there to be audited.
+        Purpose::Run => &["-c", "max_connections=100", "-c", "log_statement=all"],
+        // Test databases are thrown away: trade durability for speed. What to log is set per
+        // database by the test that reads the log (`ALTER DATABASE … SET log_statement`), so
+        // that the other tests' traffic does not flood the log.
         Purpose::Test => &[
             "-c",
             "fsync=off",
@@ -131,11 +153,17 @@ async fn start_container(purpose: Purpose) -> Result<Postgres, ProvisionError> {
             "full_page_writes=off",
             "-c",
             "max_connections=400",
-            // For tests that read what pg_stat_statements shows, and hides, to whom.
-            "-c",
-            "shared_preload_libraries=pg_stat_statements",
         ],
     };
+    // What `kit audit` reads, on both: pg_stat_statements (the local image preloads it, the
+    // official one does not; `kit walls verify` also probes what it hides, and from whom),
+    // and a log line prefix naming the database and the connection.
+    let evidence = [
+        "-c",
+        "shared_preload_libraries=pg_stat_statements",
+        "-c",
+        LOG_LINE_PREFIX,
+    ];
     let fail = |reason: String| ProvisionError::Start {
         image: format!("{name}:{tag}"),
         reason,
@@ -143,7 +171,11 @@ async fn start_container(purpose: Purpose) -> Result<Postgres, ProvisionError> {
     let container = PostgresImage::default()
         .with_name(name.clone())
         .with_tag(tag.clone())
-        .with_cmd(std::iter::once("postgres").chain(settings.iter().copied()))
+        .with_cmd(
+            std::iter::once("postgres")
+                .chain(settings.iter().copied())
+                .chain(evidence),
+        )
         .with_label(
             "org.shared-db-kit.purpose",
             format!("{purpose:?}").to_lowercase(),

@@ -4,8 +4,12 @@
 //!
 //! The statements are each service's `db::statements`, built from the same functions and
 //! consts its queries run, for the shape its owner's releases left, read as the service
-//! reads them: the check cannot drift from the code. It prepares and reads the catalog; it
-//! writes nothing. It finds what fails; it cannot find what is merely wrong.
+//! reads them: the check cannot drift from the code. Each statement is prepared with the
+//! parameter types the code binds (not the ones Postgres would infer), then run once with
+//! representative values inside a transaction that is rolled back, so that what only
+//! execution shows (a CHECK constraint, row-level security, a trigger, a missing privilege)
+//! shows too, with its SQLSTATE. Nothing is ever committed. It finds what fails; it cannot
+//! find what is merely wrong.
 
 #[cfg(test)]
 mod coverage;
@@ -22,8 +26,8 @@ use std::time::Duration;
 
 use chassis::DatabaseUrl;
 use chassis::releases::Releases;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgTypeInfo};
+use sqlx::{Arguments, Connection, Executor, PgConnection, PgPool};
 
 use crate::{customers, orders};
 use explain::{Fault, explain};
@@ -46,6 +50,46 @@ pub struct Statement {
     /// The other team's table it reaches into, as the statement names it; `None` when it
     /// touches only its own service's table.
     pub reaches_into: Option<&'static str>,
+    /// What the function binds to `$1`, `$2`…, typed as the code binds it, with a value
+    /// like the ones it binds.
+    pub binds: Vec<Bind>,
+}
+
+/// One parameter as the code binds it: its Rust type decides the Postgres type, and the
+/// value is a representative one (the seed's customer 1, a page of 20…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bind {
+    /// An `i64`.
+    Int8(i64),
+    /// An `Option<i64>` that is `None`.
+    NullInt8,
+    /// A `&str` or `String`.
+    Text(&'static str),
+    /// An `Option<&str>` or `Option<String>` that is `None`.
+    NullText,
+    /// A `rust_decimal::Decimal`.
+    Numeric(rust_decimal::Decimal),
+}
+
+impl Bind {
+    /// The Postgres type sqlx sends for it.
+    pub fn pg_type(&self) -> &'static str {
+        match self {
+            Self::Int8(_) | Self::NullInt8 => "int8",
+            Self::Text(_) | Self::NullText => "text",
+            Self::Numeric(_) => "numeric",
+        }
+    }
+
+    fn add_to(&self, args: &mut PgArguments) -> Result<(), sqlx::error::BoxDynError> {
+        match self {
+            Self::Int8(v) => args.add(*v),
+            Self::NullInt8 => args.add(None::<i64>),
+            Self::Text(v) => args.add(*v),
+            Self::NullText => args.add(None::<&str>),
+            Self::Numeric(v) => args.add(*v),
+        }
+    }
 }
 
 impl Statement {
@@ -55,6 +99,7 @@ impl Statement {
             name,
             sql,
             reaches_into: None,
+            binds: Vec::new(),
         }
     }
 
@@ -69,7 +114,14 @@ impl Statement {
             name,
             sql: sql.to_owned(),
             reaches_into: Some(table),
+            binds: Vec::new(),
         }
+    }
+
+    /// The statement with what its function binds.
+    pub(crate) fn binding(mut self, binds: impl Into<Vec<Bind>>) -> Self {
+        self.binds = binds.into();
+        self
     }
 
     /// The other team: the owner of the table this statement reaches into.
@@ -227,14 +279,18 @@ async fn check(
     statement: &Statement,
     releases: &BTreeMap<&'static str, BTreeSet<String>>,
 ) -> Result<Option<Break>, sqlx::Error> {
-    let fault = match (&mut *conn).prepare(statement.sql.as_str()).await {
-        Err(sqlx::Error::Database(err)) => Fault {
-            sqlstate: err.code().map(|c| c.into_owned()).unwrap_or_default(),
-            message: err.message().to_owned(),
-            missing: None,
-        },
-        Err(err) => return Err(err),
-        Ok(_) => match not_null::missing_required_column(conn, &statement.sql).await? {
+    let types: Vec<PgTypeInfo> = statement
+        .binds
+        .iter()
+        .map(|b| PgTypeInfo::with_name(b.pg_type()))
+        .collect();
+    let prepared = (&mut *conn)
+        .prepare_with(statement.sql.as_str(), &types)
+        .await
+        .map(|_| ());
+    let fault = match database_fault(prepared)? {
+        Some(fault) => fault,
+        None => match not_null::missing_required_column(conn, &statement.sql).await? {
             Some((table, column)) => Fault {
                 sqlstate: "23502".to_owned(),
                 message: format!(
@@ -243,10 +299,47 @@ async fn check(
                 ),
                 missing: Some((table, column)),
             },
-            None => return Ok(None),
+            None => match database_fault(execute_and_roll_back(conn, statement).await)? {
+                Some(fault) => fault,
+                None => return Ok(None),
+            },
         },
     };
     Ok(Some(explain(statement, fault, releases)))
+}
+
+/// The statement's own failure, if the database reported one; any other error is the
+/// check's.
+fn database_fault(result: Result<(), sqlx::Error>) -> Result<Option<Fault>, sqlx::Error> {
+    match result {
+        Ok(()) => Ok(None),
+        Err(sqlx::Error::Database(err)) => Ok(Some(Fault {
+            sqlstate: err.code().map(|c| c.into_owned()).unwrap_or_default(),
+            message: err.message().to_owned(),
+            missing: None,
+        })),
+        Err(err) => Err(err),
+    }
+}
+
+/// Runs `statement` once with its representative binds, in a transaction that is always
+/// rolled back: constraints, triggers, row-level security and privileges answer, and
+/// nothing stays.
+async fn execute_and_roll_back(
+    conn: &mut PgConnection,
+    statement: &Statement,
+) -> Result<(), sqlx::Error> {
+    let mut args = PgArguments::default();
+    for bind in &statement.binds {
+        bind.add_to(&mut args).map_err(sqlx::Error::Encode)?;
+    }
+    let mut tx = conn.begin().await?;
+    let ran = sqlx::query_with(statement.sql.as_str(), args)
+        .fetch_all(&mut *tx)
+        .await
+        .map(|_| ());
+    tx.rollback().await?;
+    ran
 }
 
 /// The check as a service starts: a WARN line per broken statement, and the service starts

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use chassis::http::page::Page;
 
 use super::shape::CustomersTable;
-use crate::check::Statement;
+use crate::check::{Bind, Statement};
 
 /// A customer as the API returns it, whatever the table looks like today.
 #[derive(Debug, Clone, Serialize, FromRow)]
@@ -208,18 +208,24 @@ pub async fn open_order_count(conn: &mut PgConnection, customer_id: i64) -> sqlx
 
 /// Every statement above, as this service runs it on a table of shape `t`.
 pub fn statements(t: &CustomersTable) -> Vec<Statement> {
+    use Bind::{Int8, NullText, Text};
     let own = |name, sql| Statement::own("customers", name, sql);
     let orders = |name, sql: &str| Statement::reaching_into("customers", name, sql, "orders");
     vec![
-        own("list", list_sql(t)),
+        own("list", list_sql(t)).binding([Int8(20), Int8(0)]),
         own("list (count)", count_sql(t)),
-        own("find", find_sql(t)),
-        own("insert", insert_sql(t)),
-        own("update", update_sql(t)),
-        own("lock", lock_sql(t)),
-        own("delete", delete_sql(t)),
-        orders("order_stats", ORDER_STATS),
-        orders("open_order_count", OPEN_ORDER_COUNT),
+        own("find", find_sql(t)).binding([Int8(1)]),
+        own("insert", insert_sql(t)).binding([
+            Text("Check Customer"),
+            Text("legacy-check@example.invalid"),
+            NullText,
+        ]),
+        own("update", update_sql(t)).binding([Int8(1), NullText, NullText, NullText, NullText]),
+        own("lock", lock_sql(t)).binding([Int8(1)]),
+        // No row: the code deletes only a customer it found without orders.
+        own("delete", delete_sql(t)).binding([Int8(0)]),
+        orders("order_stats", ORDER_STATS).binding([Int8(1)]),
+        orders("open_order_count", OPEN_ORDER_COUNT).binding([Int8(1)]),
     ]
 }
 

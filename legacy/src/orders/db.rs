@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use chassis::http::page::Page;
 
 use super::shape::OrdersTable;
-use crate::check::Statement;
+use crate::check::{Bind, Statement};
 
 /// An order as the API shows it: with its customer's name and email.
 #[derive(Debug, Clone, Serialize)]
@@ -240,18 +240,28 @@ pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
 
 /// Every statement above, as this service runs it on a table of shape `t`.
 pub fn statements(t: &OrdersTable) -> Vec<Statement> {
+    use Bind::{Int8, NullText, Numeric, Text};
     let own = |name, sql| Statement::own("orders", name, sql);
     let customers = |name, sql: &str| Statement::reaching_into("orders", name, sql, "customers");
+    let filter = [Int8(1), NullText];
     vec![
-        customers("list", &list_sql(t)),
-        own("list (count)", count_sql()),
-        customers("find", &find_sql(t)),
-        customers("customer_status", CUSTOMER_STATUS),
-        customers("insert_guest_customer", INSERT_GUEST_CUSTOMER),
-        own("insert", insert_sql(t)),
-        own("lock_status", lock_status_sql(t)),
-        own("set_status", SET_STATUS.to_owned()),
-        own("delete", DELETE.to_owned()),
+        customers("list", &list_sql(t)).binding([Int8(1), NullText, Int8(20), Int8(0)]),
+        own("list (count)", count_sql()).binding(filter),
+        customers("find", &find_sql(t)).binding([Int8(1)]),
+        customers("customer_status", CUSTOMER_STATUS).binding([Int8(1)]),
+        customers("insert_guest_customer", INSERT_GUEST_CUSTOMER).binding([
+            Text("Check Guest"),
+            Text("legacy-check-guest@example.invalid"),
+            NullText,
+        ]),
+        own("insert", insert_sql(t)).binding([
+            Int8(1),
+            Text(t.stored("NEW")),
+            Numeric(Decimal::new(4250, 2)),
+        ]),
+        own("lock_status", lock_status_sql(t)).binding([Int8(1)]),
+        own("set_status", SET_STATUS.to_owned()).binding([Int8(1), Text(t.stored("PAID"))]),
+        own("delete", DELETE.to_owned()).binding([Int8(0)]),
     ]
 }
 

@@ -1,0 +1,35 @@
+//! `kit` on its own: the migration kit's commands and nothing else. See `kit --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// The migration kit for a Postgres that services share: audit who touches whose tables,
+/// lint a migration against its real readers, and put up and verify the walls.
+#[derive(Debug, Parser)]
+#[command(name = "kit", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: kit::cli::Command,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match kit::cli::run(Cli::parse().command).await {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("kit: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
+}

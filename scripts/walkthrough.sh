@@ -563,7 +563,7 @@ step_10() {
 	expect_match "orders_svc is refused customers' table: 42501" '42501: permission denied' "$OUT"
 	run 'psql "$ORDERS_SVC_DB" -v VERBOSITY=verbose -c "SET ROLE customers_owner"'
 	expect_match "... and cannot become its owner either" 'permission denied' "$OUT"
-	code kit/src/ownership.rs 'CREATE SCHEMA IF NOT EXISTS' 6
+	code chassis/src/ownership.rs 'CREATE SCHEMA IF NOT EXISTS' 6
 	expect_match "each schema is closed to PUBLIC" 'REVOKE ALL ON SCHEMA' "$OUT"
 }
 

@@ -617,7 +617,7 @@ step_12() {
 	expect_eq "... order_stats null, marked degraded" 'null ["order_stats"]' "$(json "$(body_of "$OUT")" '"\(.order_stats) \(.degraded | tojson)"')"
 	run 'curl -si -X DELETE "$MIGRATED_CUSTOMERS/v1/customers/2"'
 	expect_eq "deleting a customer fails closed: 503" "503" "$(status_of "$OUT")"
-	code migrated/customers/src/api.rs 'profile served without order figures' 10 1
+	code migrated/customers/src/api/reads.rs 'profile served without order figures' 10 1
 	expect_match "the profile's degraded branch" 'order_stats: None' "$OUT"
 	start_migrated_orders
 	wait_healthy "migrated orders" "$MIGRATED_ORDERS/health" "$MIGRATED_ORDERS_PID" "$WORK/migrated-orders.log"

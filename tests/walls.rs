@@ -302,39 +302,6 @@ async fn walls_applied_to_a_fresh_database_hold(ctx: TestContext) {
     assert_eq!(report.exit_code(), 0);
 }
 
-/// Everything a privilege lives in, for the test's roles and database, as text.
-async fn privileges(admin: &str, suffix: &str) -> Vec<String> {
-    let pattern = format!("%\\_{suffix}");
-    let queries = [
-        "SELECT format('%s %s %s %s %s %s', rolname, rolcanlogin, rolsuper, rolinherit, \
-         rolconnlimit, rolconfig) FROM pg_roles WHERE rolname LIKE $1 ORDER BY 1",
-        "SELECT format('%s %s %s', nspname, nspowner::regrole, nspacl) FROM pg_namespace \
-         ORDER BY 1",
-        "SELECT format('%s %s %s %s', grantee, table_schema, table_name, privilege_type) \
-         FROM information_schema.role_table_grants WHERE grantee LIKE $1 ORDER BY 1",
-        "SELECT format('%s %s %s %s', defaclrole::regrole, defaclnamespace, defaclobjtype, \
-         defaclacl) FROM pg_default_acl ORDER BY 1",
-        "SELECT format('%s %s', datname, datacl) FROM pg_database \
-         WHERE datname = current_database()",
-        "SELECT format('%s %s', oid::regprocedure, proacl) FROM pg_proc \
-         WHERE proname LIKE 'lo\\_%' ORDER BY 1",
-        "SELECT format('%s %s', roleid::regrole, member::regrole) FROM pg_auth_members \
-         WHERE roleid::regrole::text LIKE $1 ORDER BY 1",
-    ];
-    let mut conn = connect(admin).await;
-    let mut out = Vec::new();
-    for sql in queries {
-        let query = sqlx::query_scalar::<_, String>(sql);
-        let query = if sql.contains("$1") {
-            query.bind(&pattern)
-        } else {
-            query
-        };
-        out.extend(query.fetch_all(&mut conn).await.unwrap());
-    }
-    out
-}
-
 async fn a_second_apply_changes_no_privilege(ctx: TestContext) {
     let database = ctx.database(&EMPTY).await;
     let admin = &database.url.expose();
@@ -345,12 +312,12 @@ async fn a_second_apply_changes_no_privilege(ctx: TestContext) {
         .execute(migrations(&database.name).as_str())
         .await
         .unwrap();
-    let before = privileges(admin, &database.name).await;
+    let before = support::privileges::snapshot(admin, &database.name).await;
 
     let applied = walls::apply(admin, &manifest, &passwords).await.unwrap();
 
     assert_eq!(applied.passwords_set, ["customers", "orders"]);
-    let after = privileges(admin, &database.name).await;
+    let after = support::privileges::snapshot(admin, &database.name).await;
     assert_eq!(before, after);
     assert!(
         before.iter().any(|l| l.contains("statement_timeout=30s")),

@@ -1,4 +1,4 @@
-//! The `kit` command line: `kit audit`, `kit lint` and `kit walls`. It parses flags,
+//! The `kit` command line: `kit audit`, `kit lint`, `kit walls` and `kit road`. It parses flags,
 //! reads files and prints; the work is the library's. The binary wires [`Command`] as its
 //! subcommands and returns what [`run`] returns.
 //!
@@ -6,7 +6,8 @@
 //! 1 warnings only, 2 breaking; `walls plan` and `walls apply` 0; `walls verify` 0 every
 //! wall held, 2 a wall open (or not to be told); all 3 when the input cannot be used (a
 //! file unreadable, a manifest or audit invalid, the database unreachable or refusing,
-//! a password missing), with one line saying what to do.
+//! a password missing), with one line saying what to do. `road` exits as
+//! [`crate::road`]'s command says.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,6 +30,10 @@ pub enum Command {
     /// Put up the walls the manifest draws (roles, schemas, grants, limits), and test them.
     #[command(subcommand)]
     Walls(WallsCommand),
+    /// Move a shared database through the road's states (0 shared login, 1 a login per
+    /// service, 2 the owners' contracts), forward and back.
+    #[command(subcommand)]
+    Road(crate::road::RoadCommand),
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -144,6 +149,13 @@ impl FromStr for DatabaseUrl {
     }
 }
 
+impl DatabaseUrl {
+    /// The URL, password included: for connecting, never for printing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("DatabaseUrl(<redacted>)")
@@ -156,6 +168,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => run_audit(args).await,
         Command::Lint(args) => run_lint(args),
         Command::Walls(command) => run_walls(command).await,
+        Command::Road(command) => crate::road::run(command).await,
     };
     Ok(match outcome {
         Ok(code) => ExitCode::from(code),

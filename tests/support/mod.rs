@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 pub mod bad_input;
+pub mod privileges;
 
 use std::time::Duration;
 

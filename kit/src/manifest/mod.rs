@@ -28,6 +28,10 @@
 //! password_env = "ORDERS_DB_PASSWORD"
 //! [service.limits]
 //! statement_timeout = "10s"
+//! # For `kit road` (optional, see [`contract`]): what it publishes for the others.
+//! [service.contract]
+//! schema = "orders_api"
+//! sql = "CREATE VIEW orders_api.order_v1 AS SELECT id, customer_id FROM orders.orders"
 //!
 //! # The catalogue: the columns of each table the analysis should know. A table listed
 //! # with `shared = true` belongs to nobody: using it is never a cross-ownership access.
@@ -45,7 +49,9 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub mod contract;
 pub mod walls;
+pub use contract::Contract;
 pub use walls::{Limits, Walls};
 
 /// Why a manifest cannot be used. Each message says which line to fix.
@@ -105,6 +111,8 @@ pub struct Service {
     pub columns: Vec<String>,
     /// Its roles and limits, for `kit walls`.
     pub walls: Walls,
+    /// What it publishes for the others, for `kit road`.
+    pub contract: Option<Contract>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -141,6 +149,7 @@ struct RawService {
     runtime_role: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,
     limits: Option<walls::RawLimits>,
+    contract: Option<contract::RawContract>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -268,12 +277,33 @@ impl Manifest {
             limits: raw.limits,
         }
         .validate(&name, invalid)?;
+        let schemas: Vec<String> = raw.schemas.iter().map(|s| s.to_lowercase()).collect();
+        let contract = raw
+            .contract
+            .map(|c| c.validate(&schemas, invalid))
+            .transpose()?;
+        if let Some(c) = &contract {
+            let taken = self.services.iter().find(|s| {
+                s.schemas.contains(&c.schema)
+                    || s.contract.as_ref().is_some_and(|o| o.schema == c.schema)
+            });
+            if let Some(other) = taken {
+                return Err(invalid(
+                    Some(span),
+                    format!(
+                        "service `{name}`: contract schema `{}` is already `{}`'s",
+                        c.schema, other.name
+                    ),
+                ));
+            }
+        }
         Ok(Service {
             walls,
+            contract,
             name,
             roles: raw.roles,
             application_names: raw.application_names,
-            schemas: raw.schemas.iter().map(|s| s.to_lowercase()).collect(),
+            schemas,
             tables,
             columns,
         })
@@ -307,6 +337,11 @@ impl Manifest {
             Some(s) => Owner::Service(s.name.clone()),
             None => Owner::Unknown,
         }
+    }
+
+    /// Every table the catalogue lists (`schema.table`), shared or not.
+    pub fn catalogue_tables(&self) -> impl Iterator<Item = &str> {
+        self.tables.keys().map(String::as_str)
     }
 
     /// The service a connection belongs to: one whose roles or application names name it,

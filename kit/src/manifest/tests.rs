@@ -14,6 +14,7 @@ fn the_shipped_manifests_are_valid() {
     for text in [
         include_str!("../../manifests/legacy.toml"),
         include_str!("../../manifests/migrated.toml"),
+        include_str!("../../manifests/legacy-road.toml"),
     ] {
         let manifest = Manifest::parse("shipped", text).expect("valid");
         assert_eq!(manifest.services.len(), 2);
@@ -131,4 +132,22 @@ fn a_password_env_that_is_not_a_variable_name_is_refused() {
         error_line("[[service]]\nname = \"a\"\nroles = [\"a\"]\npassword_env = \"$X\"\n");
     assert_eq!(line, 4);
     assert!(message.contains("password_env"), "{message}");
+}
+
+#[test]
+fn a_contract_in_a_data_schema_is_refused_with_its_line() {
+    let text = "[[service]]\nname = \"a\"\nroles = [\"a\"]\n\n[service.contract]\n\
+                schema = \"public\"\nsql = \"CREATE VIEW public.v AS SELECT 1\"\n";
+    let (line, message) = error_line(text);
+    assert_eq!(line, 6);
+    assert!(message.contains("holds data"), "{message}");
+}
+
+#[test]
+fn a_contract_that_creates_nothing_in_its_schema_is_refused() {
+    let text = "[[service]]\nname = \"a\"\nroles = [\"a\"]\n\n[service.contract]\n\
+                schema = \"a_api\"\nsql = \"CREATE VIEW public.v AS SELECT 1\"\n";
+    let (line, message) = error_line(text);
+    assert_eq!(line, 7);
+    assert!(message.contains("creates nothing in `a_api`"), "{message}");
 }

@@ -75,7 +75,7 @@ impl Passwords {
         passwords
     }
 
-    fn get(&self, service: &str) -> Option<&str> {
+    pub(crate) fn get(&self, service: &str) -> Option<&str> {
         self.0.get(service).map(String::as_str)
     }
 }

@@ -249,7 +249,7 @@ fn closed_database(plan: &mut Plan, manifest: &Manifest, database: Option<&str>)
 
 /// Creates `role` unless it exists. Two runs at once may both find it missing; the loser's
 /// error is the harmless one, so it is swallowed.
-fn create_role(role: &str, login: &str) -> String {
+pub(crate) fn create_role(role: &str, login: &str) -> String {
     do_block(&format!(
         "BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {}) THEN CREATE ROLE {} {login}; END IF; \
          EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END",

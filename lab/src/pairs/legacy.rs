@@ -1,5 +1,7 @@
 //! The legacy pair, started one way for the binary, the matrix and the tests: both
-//! services on the same database through the same login.
+//! services on the same database, through the same login ([`start`]) or, on the road
+//! (`kit road`), through a login each and reaching each other's data as the state says
+//! ([`start_with`]).
 
 use chassis::DatabaseUrl;
 use chassis::releases::{Applied, Release};
@@ -26,11 +28,41 @@ pub fn template() -> Template {
     })
 }
 
+/// How each service logs in, and how it reaches the other's data.
+#[derive(Debug, Clone)]
+pub struct Logins {
+    pub customers: DatabaseUrl,
+    pub orders: DatabaseUrl,
+    pub reach: legacy::Reach,
+}
+
+impl Logins {
+    /// Both services on `database`'s credentials (the shared login), into the tables.
+    pub fn shared(database: &DatabaseUrl) -> Self {
+        Self {
+            customers: database.clone(),
+            orders: database.clone(),
+            reach: legacy::Reach::Tables,
+        }
+    }
+}
+
 /// Serves customers and orders on `listeners`, both logged in with `database`'s
 /// credentials (the shared login).
 pub fn start(database: &DatabaseUrl, listeners: Listeners) -> anyhow::Result<Running> {
-    let customers = legacy::customers::router(chassis::db::pool(database, legacy::CUSTOMERS_APP)?);
-    let orders = legacy::orders::router(chassis::db::pool(database, legacy::ORDERS_APP)?);
+    start_with(&Logins::shared(database), listeners)
+}
+
+/// Serves customers and orders on `listeners`, each with its own login and reach.
+pub fn start_with(logins: &Logins, listeners: Listeners) -> anyhow::Result<Running> {
+    let customers = legacy::customers::router_reaching(
+        chassis::db::pool(&logins.customers, legacy::CUSTOMERS_APP)?,
+        logins.reach,
+    );
+    let orders = legacy::orders::router_reaching(
+        chassis::db::pool(&logins.orders, legacy::ORDERS_APP)?,
+        logins.reach,
+    );
     Ok(Running {
         customers: Serving::spawn(listeners.customers, customers)?,
         orders: Serving::spawn(listeners.orders, orders)?,

@@ -1,6 +1,8 @@
 //! The customers service's SQL. The first queries touch its own table and are built from
 //! its current shape (`shape.rs`); the last two reach into the orders service's table and
-//! depend on its columns and its status vocabulary, as they were when they were written.
+//! depend on its columns and its status vocabulary, as they were when they were written;
+//! or, reaching through the orders team's contract ([`Reach::Contract`]), on its view
+//! `orders_api.order_v1`, which says which orders are open and which money counts.
 //! Each query's text comes from one function or const, which [`statements`] lists too:
 //! `legacy check` prepares exactly what runs.
 
@@ -12,6 +14,7 @@ use time::OffsetDateTime;
 use chassis::http::page::Page;
 
 use super::shape::CustomersTable;
+use crate::Reach;
 use crate::check::{Bind, Statement};
 
 /// A customer as the API returns it, whatever the table looks like today.
@@ -186,9 +189,14 @@ const ORDER_STATS: &str =
                 COALESCE(sum(total) FILTER (WHERE status <> 'CANCELLED'), 0) AS lifetime_value
          FROM orders WHERE customer_id = $1";
 
+/// The same figures through the orders team's contract: its words for open and counted.
+const ORDER_STATS_CONTRACT: &str = "SELECT count(*) FILTER (WHERE is_open) AS open_order_count,
+                COALESCE(sum(counted_total), 0) AS lifetime_value
+         FROM orders_api.order_v1 WHERE customer_id = $1";
+
 #[tracing::instrument(skip(db))]
 pub async fn order_stats(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Result<OrderStats> {
-    sqlx::query_as(ORDER_STATS)
+    sqlx::query_as(Reach::current().pick(ORDER_STATS, ORDER_STATS_CONTRACT))
         .bind(customer_id)
         .fetch_one(db)
         .await
@@ -198,16 +206,21 @@ pub async fn order_stats(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Res
 const OPEN_ORDER_COUNT: &str =
     "SELECT count(*) FROM orders WHERE customer_id = $1 AND status IN ('NEW', 'PAID')";
 
+/// The delete guard through the orders team's contract.
+const OPEN_ORDER_COUNT_CONTRACT: &str =
+    "SELECT count(*) FROM orders_api.order_v1 WHERE customer_id = $1 AND is_open";
+
 #[tracing::instrument(skip(conn))]
 pub async fn open_order_count(conn: &mut PgConnection, customer_id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar(OPEN_ORDER_COUNT)
+    sqlx::query_scalar(Reach::current().pick(OPEN_ORDER_COUNT, OPEN_ORDER_COUNT_CONTRACT))
         .bind(customer_id)
         .fetch_one(conn)
         .await
 }
 
-/// Every statement above, as this service runs it on a table of shape `t`.
-pub fn statements(t: &CustomersTable) -> Vec<Statement> {
+/// Every statement above, as this service runs it on a table of shape `t`, reaching the
+/// orders team's data as `reach` says.
+pub fn statements(t: &CustomersTable, reach: Reach) -> Vec<Statement> {
     use Bind::{Int8, NullText, Text};
     let own = |name, sql| Statement::own("customers", name, sql);
     let orders = |name, sql: &str| Statement::reaching_into("customers", name, sql, "orders");
@@ -224,8 +237,12 @@ pub fn statements(t: &CustomersTable) -> Vec<Statement> {
         own("lock", lock_sql(t)).binding([Int8(1)]),
         // No row: the code deletes only a customer it found without orders.
         own("delete", delete_sql(t)).binding([Int8(0)]),
-        orders("order_stats", ORDER_STATS).binding([Int8(1)]),
-        orders("open_order_count", OPEN_ORDER_COUNT).binding([Int8(1)]),
+        orders("order_stats", reach.pick(ORDER_STATS, ORDER_STATS_CONTRACT)).binding([Int8(1)]),
+        orders(
+            "open_order_count",
+            reach.pick(OPEN_ORDER_COUNT, OPEN_ORDER_COUNT_CONTRACT),
+        )
+        .binding([Int8(1)]),
     ]
 }
 
@@ -235,8 +252,10 @@ mod tests {
 
     #[test]
     fn every_query_in_this_file_is_a_statement_the_check_prepares() {
-        crate::check::assert_lists_every_query(include_str!("db.rs"), &|releases| {
-            statements(&CustomersTable::from_releases(releases))
-        });
+        for reach in Reach::BOTH {
+            crate::check::assert_lists_every_query(include_str!("db.rs"), &|releases| {
+                statements(&CustomersTable::from_releases(releases), reach)
+            });
+        }
     }
 }

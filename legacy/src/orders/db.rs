@@ -1,6 +1,8 @@
 //! The orders service's SQL. Its own table is `orders`, and its queries of it are built
 //! from its current shape (`shape.rs`); the queries marked "reaches into customers" depend
-//! on the customers team's table, columns and status vocabulary, as they were when written.
+//! on the customers team's table, columns and status vocabulary, as they were when written;
+//! or, reaching through the customers team's contract ([`Reach::Contract`]), on its view
+//! `customers_api.customer_v1` and its functions for the status check and guest checkout.
 //! Each query's text comes from one function or const, which [`statements`] lists too:
 //! `legacy check` prepares exactly what runs.
 
@@ -12,6 +14,7 @@ use time::OffsetDateTime;
 use chassis::http::page::Page;
 
 use super::shape::OrdersTable;
+use crate::Reach;
 use crate::check::{Bind, Statement};
 
 /// An order as the API shows it: with its customer's name and email.
@@ -64,13 +67,15 @@ impl From<OrderRow> for Order {
 
 /// Reaches into customers: the join that every order view is built on. Its orders half
 /// follows this team's releases; its customers half is that table as it was when this was
-/// written, and nobody tells this team when it changes.
-fn order_view(t: &OrdersTable) -> String {
+/// written, and nobody tells this team when it changes. Through the contract, the join is
+/// on the view the customers team keeps stable.
+fn order_view(t: &OrdersTable, reach: Reach) -> String {
     let (status, total) = (t.status(), t.total());
+    let customers = reach.pick("customers", "customers_api.customer_v1");
     format!(
         "SELECT o.id, o.customer_id, {status} AS status, {total} AS total, o.created_at,
         c.name AS customer_name, c.email AS customer_email
-    FROM orders o LEFT JOIN customers c ON c.id = o.customer_id"
+    FROM orders o LEFT JOIN {customers} c ON c.id = o.customer_id"
     )
 }
 
@@ -85,10 +90,10 @@ pub struct OrderFilter {
 const FILTER: &str =
     "($1::bigint IS NULL OR o.customer_id = $1) AND ($2::text IS NULL OR o.status = $2)";
 
-fn list_sql(t: &OrdersTable) -> String {
+fn list_sql(t: &OrdersTable, reach: Reach) -> String {
     format!(
         "{} WHERE {FILTER} ORDER BY o.id LIMIT $3 OFFSET $4",
-        order_view(t)
+        order_view(t, reach)
     )
 }
 
@@ -104,7 +109,7 @@ pub async fn list(
     page: Page,
 ) -> sqlx::Result<(Vec<Order>, i64)> {
     let status = filter.status.as_deref().map(|status| t.stored(status));
-    let rows: Vec<OrderRow> = sqlx::query_as(&list_sql(t))
+    let rows: Vec<OrderRow> = sqlx::query_as(&list_sql(t, Reach::current()))
         .bind(filter.customer_id)
         .bind(status)
         .bind(page.limit)
@@ -119,8 +124,8 @@ pub async fn list(
     Ok((rows.into_iter().map(Order::from).collect(), total))
 }
 
-fn find_sql(t: &OrdersTable) -> String {
-    format!("{} WHERE o.id = $1", order_view(t))
+fn find_sql(t: &OrdersTable, reach: Reach) -> String {
+    format!("{} WHERE o.id = $1", order_view(t, reach))
 }
 
 #[tracing::instrument(skip(db))]
@@ -129,7 +134,7 @@ pub async fn find(
     t: &OrdersTable,
     id: i64,
 ) -> sqlx::Result<Option<Order>> {
-    let row: Option<OrderRow> = sqlx::query_as(&find_sql(t))
+    let row: Option<OrderRow> = sqlx::query_as(&find_sql(t, Reach::current()))
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -140,12 +145,17 @@ pub async fn find(
 /// Locks the row so that the customer cannot be deleted or suspended mid-order.
 const CUSTOMER_STATUS: &str = "SELECT status FROM customers WHERE id = $1 FOR SHARE";
 
+/// The same through the contract: the function locks the row with the owner's rights, and
+/// gives no status (no row here) for a customer that does not exist.
+const CUSTOMER_STATUS_CONTRACT: &str =
+    "SELECT status FROM customers_api.customer_status_v1($1) AS status WHERE status IS NOT NULL";
+
 #[tracing::instrument(skip(conn))]
 pub async fn customer_status(
     conn: &mut PgConnection,
     customer_id: i64,
 ) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(CUSTOMER_STATUS)
+    sqlx::query_scalar(Reach::current().pick(CUSTOMER_STATUS, CUSTOMER_STATUS_CONTRACT))
         .bind(customer_id)
         .fetch_optional(conn)
         .await
@@ -155,6 +165,9 @@ pub async fn customer_status(
 const INSERT_GUEST_CUSTOMER: &str =
     "INSERT INTO customers (name, email, phone) VALUES ($1, $2, $3) RETURNING id";
 
+/// The same through the contract: the customers team's function does the insert.
+const INSERT_GUEST_CUSTOMER_CONTRACT: &str = "SELECT customers_api.register_guest_v1($1, $2, $3)";
+
 #[tracing::instrument(skip(conn))]
 pub async fn insert_guest_customer(
     conn: &mut PgConnection,
@@ -162,7 +175,7 @@ pub async fn insert_guest_customer(
     email: &str,
     phone: Option<&str>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(INSERT_GUEST_CUSTOMER)
+    sqlx::query_scalar(Reach::current().pick(INSERT_GUEST_CUSTOMER, INSERT_GUEST_CUSTOMER_CONTRACT))
         .bind(name)
         .bind(email)
         .bind(phone)
@@ -238,18 +251,27 @@ pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
     Ok(result.rows_affected() > 0)
 }
 
-/// Every statement above, as this service runs it on a table of shape `t`.
-pub fn statements(t: &OrdersTable) -> Vec<Statement> {
+/// Every statement above, as this service runs it on a table of shape `t`, reaching the
+/// customers team's data as `reach` says.
+pub fn statements(t: &OrdersTable, reach: Reach) -> Vec<Statement> {
     use Bind::{Int8, NullText, Numeric, Text};
     let own = |name, sql| Statement::own("orders", name, sql);
     let customers = |name, sql: &str| Statement::reaching_into("orders", name, sql, "customers");
     let filter = [Int8(1), NullText];
     vec![
-        customers("list", &list_sql(t)).binding([Int8(1), NullText, Int8(20), Int8(0)]),
+        customers("list", &list_sql(t, reach)).binding([Int8(1), NullText, Int8(20), Int8(0)]),
         own("list (count)", count_sql()).binding(filter),
-        customers("find", &find_sql(t)).binding([Int8(1)]),
-        customers("customer_status", CUSTOMER_STATUS).binding([Int8(1)]),
-        customers("insert_guest_customer", INSERT_GUEST_CUSTOMER).binding([
+        customers("find", &find_sql(t, reach)).binding([Int8(1)]),
+        customers(
+            "customer_status",
+            reach.pick(CUSTOMER_STATUS, CUSTOMER_STATUS_CONTRACT),
+        )
+        .binding([Int8(1)]),
+        customers(
+            "insert_guest_customer",
+            reach.pick(INSERT_GUEST_CUSTOMER, INSERT_GUEST_CUSTOMER_CONTRACT),
+        )
+        .binding([
             Text("Check Guest"),
             Text("legacy-check-guest@example.invalid"),
             NullText,
@@ -271,8 +293,10 @@ mod tests {
 
     #[test]
     fn every_query_in_this_file_is_a_statement_the_check_prepares() {
-        crate::check::assert_lists_every_query(include_str!("db.rs"), &|releases| {
-            statements(&OrdersTable::from_releases(releases))
-        });
+        for reach in Reach::BOTH {
+            crate::check::assert_lists_every_query(include_str!("db.rs"), &|releases| {
+                statements(&OrdersTable::from_releases(releases), reach)
+            });
+        }
     }
 }

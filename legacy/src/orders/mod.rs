@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use chassis::releases::Releases;
 use sqlx::PgPool;
 
+use crate::Reach;
 use crate::check::Statement;
 
 /// The orders team, as `schema_releases` names it.
@@ -26,7 +27,17 @@ pub(crate) fn releases(pool: PgPool) -> Releases {
     Releases::new(pool, "schema_releases", Some(TEAM))
 }
 
+/// The service's routes, reaching the other team's data as `reach` says.
+pub fn router_reaching(pool: PgPool, reach: Reach) -> axum::Router {
+    crate::reach::scoped(router(pool), reach)
+}
+
 /// Every SQL statement this service runs, as it runs them once `releases` are shipped.
 pub fn statements(releases: &BTreeSet<String>) -> Vec<Statement> {
-    db::statements(&shape::OrdersTable::from_releases(releases))
+    statements_reaching(releases, Reach::Tables)
+}
+
+/// The same, reaching the other team's data as `reach` says.
+pub fn statements_reaching(releases: &BTreeSet<String>, reach: Reach) -> Vec<Statement> {
+    db::statements(&shape::OrdersTable::from_releases(releases), reach)
 }

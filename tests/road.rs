@@ -1,0 +1,328 @@
+//! `kit road` on the live legacy pair: state 1 lets pg_stat_statements attribute every
+//! statement by login and find the edges the log found at state 0; at state 2 the pair
+//! answers as at state 0 while the consumer can use only the owner's contract; a round trip
+//! leaves every privilege as it was; and each scenario shipped at state 2, observed.
+//!
+//! Roles are cluster-wide and the harness's server is shared by the tests running in
+//! parallel: each test's logins carry its database's name.
+
+// Tests fail by panicking; an unwrap is an assertion here.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use chassis::DatabaseUrl;
+use kit::audit::{self, Audit};
+use kit::manifest::Manifest;
+use kit::road::{self, State};
+use kit::walls::Passwords;
+use lab::flows::{Flow, Observed, Probe, impact};
+use lab::harness::{TestContext, TestDatabase};
+use lab::pairs::legacy::{Logins, start_with};
+use lab::pairs::{Listeners, Running};
+use lab::scenario::Pair;
+use sqlx::{Connection, Executor, PgConnection};
+
+fn main() -> ExitCode {
+    lab::harness::main(lab::tests![
+        at_state_1_pg_stat_statements_finds_by_login_the_edges_the_log_found_at_state_0,
+        at_state_2_the_pair_answers_as_at_state_0_and_the_consumer_reaches_only_the_contract,
+        a_round_trip_to_state_2_and_back_leaves_every_privilege_as_it_was,
+        each_scenario_shipped_at_state_2_is_absorbed_refused_or_felt_as_observed,
+    ])
+}
+
+const CUSTOMERS_PASSWORD: &str = "road customers pw";
+const ORDERS_PASSWORD: &str = "road orders pw";
+
+/// The road manifest with this test's role names.
+fn manifest(suffix: &str) -> Manifest {
+    let text = include_str!("../kit/manifests/legacy-road.toml")
+        .replace(
+            "legacy_customers_svc",
+            &format!("legacy_customers_svc_{suffix}"),
+        )
+        .replace("legacy_orders_svc", &format!("legacy_orders_svc_{suffix}"));
+    Manifest::parse("legacy-road.toml", &text).unwrap()
+}
+
+fn passwords() -> Passwords {
+    Passwords::new()
+        .with("customers", CUSTOMERS_PASSWORD)
+        .with("orders", ORDERS_PASSWORD)
+}
+
+/// Each service's login on `database`, as state `at` has them.
+fn logins(database: &TestDatabase, at: State) -> Logins {
+    let login = |service: &str, password: &str| {
+        let role = format!("legacy_{service}_svc_{}", database.name);
+        database
+            .url
+            .with_credentials(&role, &chassis::config::secret(password).unwrap())
+    };
+    match at {
+        State::SharedLogin => Logins::shared(&database.url),
+        _ => Logins {
+            customers: login("customers", CUSTOMERS_PASSWORD),
+            orders: login("orders", ORDERS_PASSWORD),
+            reach: if at == State::Contract {
+                legacy::Reach::Contract
+            } else {
+                legacy::Reach::Tables
+            },
+        },
+    }
+}
+
+/// Moves `database` to `to` and checks that the catalogue says so.
+async fn go(database: &TestDatabase, to: State) {
+    let (admin, manifest) = (database.url.expose(), manifest(&database.name));
+    road::apply(&admin, &manifest, &passwords(), to)
+        .await
+        .unwrap();
+    assert_eq!(road::status(&admin, &manifest).await.unwrap(), to);
+}
+
+async fn serve(database: &TestDatabase, at: State) -> (Running, Probe) {
+    let running = start_with(&logins(database, at), Listeners::loopback().await.unwrap()).unwrap();
+    let probe = Probe::new(
+        Pair::Legacy,
+        &running.customers.url,
+        &running.orders.url,
+        None,
+    );
+    (running, probe)
+}
+
+async fn admin(url: &DatabaseUrl) -> PgConnection {
+    PgConnection::connect(&url.expose()).await.unwrap()
+}
+
+/// The cross-owner edges, without their call counts.
+fn edges(audit: &Audit) -> BTreeSet<String> {
+    audit
+        .coupling
+        .edges
+        .iter()
+        .map(|e| {
+            format!(
+                "{} → {}.{}.{:?} {:?}",
+                e.service, e.schema, e.table, e.column, e.mode
+            )
+        })
+        .collect()
+}
+
+async fn at_state_1_pg_stat_statements_finds_by_login_the_edges_the_log_found_at_state_0(
+    ctx: TestContext,
+) {
+    let database = ctx.database(&support::LEGACY).await;
+    let mut conn = admin(&database.url).await;
+    let name = &database.name;
+    let setting = format!("ALTER DATABASE \"{name}\" SET log_statement = 'all'");
+    conn.execute(setting.as_str()).await.unwrap();
+    conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .unwrap();
+    let (running, probe) = serve(&database, State::SharedLogin).await;
+    probe.observe(1).await.unwrap();
+    drop(running);
+    let marker = format!("SELECT 'road test: {name} at state 0'");
+    admin(&database.url)
+        .await
+        .execute(marker.as_str())
+        .await
+        .unwrap();
+    wait_for_log_line(&ctx, &marker).await;
+    let log = audit::log::parse_database(&ctx.server_log().await.unwrap(), name);
+    let legacy =
+        Manifest::parse("legacy.toml", include_str!("../kit/manifests/legacy.toml")).unwrap();
+    let at_0 = audit::build(&legacy, "log", &log);
+
+    go(&database, State::LoginPerService).await;
+    conn.execute(
+        "SELECT pg_stat_statements_reset(0, \
+         (SELECT oid FROM pg_database WHERE datname = current_database()), 0)",
+    )
+    .await
+    .unwrap();
+    let (_running, probe) = serve(&database, State::LoginPerService).await;
+    probe.observe(2).await.unwrap();
+    let rows = audit::stat_statements::collect(&database.url.expose())
+        .await
+        .unwrap();
+    let at_1 = audit::build(&manifest(name), "stat-statements", &rows);
+
+    assert!(!edges(&at_0).is_empty());
+    assert_eq!(edges(&at_1), edges(&at_0));
+    assert!(
+        at_1.unattributed.iter().all(|u| u.service.is_none()),
+        "{:#?}",
+        at_1.unattributed
+    );
+    eprintln!(
+        "road state 1: coupling {} over {} edges, as the log saw at state 0 ({} over {})",
+        at_1.coupling.total,
+        at_1.coupling.edges.len(),
+        at_0.coupling.total,
+        at_0.coupling.edges.len()
+    );
+}
+
+async fn wait_for_log_line(ctx: &TestContext, line: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ctx.server_log().await.unwrap().contains(line) {
+        assert!(
+            Instant::now() < deadline,
+            "the server log never showed {line:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The SQLSTATE `sql` fails with when run logged in as `url`, or None when it runs.
+async fn refused(url: &DatabaseUrl, sql: &str) -> Option<String> {
+    let mut conn = PgConnection::connect_with(&url.connect_options().unwrap())
+        .await
+        .unwrap();
+    let result = conn.execute(sql).await;
+    result.err().and_then(|e| chassis::db::sqlstate(&e))
+}
+
+async fn at_state_2_the_pair_answers_as_at_state_0_and_the_consumer_reaches_only_the_contract(
+    ctx: TestContext,
+) {
+    let shared = ctx.database(&support::LEGACY).await;
+    let (_running, probe) = serve(&shared, State::SharedLogin).await;
+    let at_0 = probe.observe(1).await.unwrap();
+    let database = ctx.database(&support::LEGACY).await;
+
+    go(&database, State::LoginPerService).await;
+    go(&database, State::Contract).await;
+    let (_running, probe) = serve(&database, State::Contract).await;
+    let at_2 = probe.observe(1).await.unwrap();
+
+    assert_eq!(at_2, at_0);
+    let orders = logins(&database, State::Contract).orders;
+    let customers = logins(&database, State::Contract).customers;
+    assert_eq!(
+        refused(&orders, "SELECT 1 FROM customers").await.as_deref(),
+        Some("42501")
+    );
+    assert_eq!(
+        refused(&orders, "SELECT count(*) FROM customers_api.customer_v1").await,
+        None
+    );
+    assert_eq!(
+        refused(&customers, "SELECT 1 FROM orders").await.as_deref(),
+        Some("42501")
+    );
+    assert_eq!(
+        refused(&customers, "SELECT count(*) FROM orders_api.order_v1").await,
+        None
+    );
+    // Each still owns its own table, and the contract is not for writing.
+    assert_eq!(refused(&orders, "SELECT 1 FROM orders").await, None);
+    assert_eq!(
+        refused(&orders, "DELETE FROM customers_api.customer_v1")
+            .await
+            .as_deref(),
+        Some("42501")
+    );
+}
+
+async fn a_round_trip_to_state_2_and_back_leaves_every_privilege_as_it_was(ctx: TestContext) {
+    let database = ctx.database(&support::LEGACY).await;
+    let admin = database.url.expose();
+    let before = support::privileges::snapshot(&admin, &database.name).await;
+
+    go(&database, State::Contract).await;
+    let at_2 = support::privileges::snapshot(&admin, &database.name).await;
+    go(&database, State::LoginPerService).await;
+    go(&database, State::SharedLogin).await;
+
+    let after = support::privileges::snapshot(&admin, &database.name).await;
+    assert_ne!(at_2, before, "state 2 changed nothing");
+    assert_eq!(after, before);
+}
+
+/// What shipping one scenario at state 2 did: the migration refused (its error), or each
+/// flow's impact.
+fn shipped_at_state_2(
+    before: &Observed,
+    after: Result<Observed, String>,
+) -> Result<Vec<(Flow, String)>, String> {
+    let after = after?;
+    Ok(before
+        .keys()
+        .filter_map(|flow| {
+            let impact = impact(&before[flow], &after[flow]);
+            let outcome = impact.outcome();
+            (outcome != lab::scenario::Outcome::Unaffected)
+                .then(|| (*flow, format!("{}: {}", outcome.as_str(), impact.detail())))
+        })
+        .collect())
+}
+
+async fn each_scenario_shipped_at_state_2_is_absorbed_refused_or_felt_as_observed(
+    ctx: TestContext,
+) {
+    let mut seen = Vec::new();
+    for scenario in lab::scenario::catalogue() {
+        let database = ctx.database(&support::LEGACY).await;
+        go(&database, State::Contract).await;
+        let (_running, probe) = serve(&database, State::Contract).await;
+        let before = probe.observe(1).await.unwrap();
+        let after = match lab::pairs::legacy::ship(&database.url, scenario).await {
+            Ok(_) => Ok(probe.observe(2).await.unwrap()),
+            Err(err) => Err(format!("{err:#}")),
+        };
+        let result = shipped_at_state_2(&before, after);
+        eprintln!("road state 2, {}: {result:?}", scenario.id);
+        seen.push((scenario.id, result));
+    }
+    let of = |id: &str| &seen.iter().find(|(s, _)| *s == id).unwrap().1;
+    // A rename is absorbed: the view and the functions are bound to the column, not its name.
+    for id in ["rename-email", "rename-table"] {
+        assert_eq!(of(id), &Ok(Vec::new()), "{id}");
+    }
+    // A column the contract reads cannot be dropped or retyped under it: the migration fails.
+    for (id, error) in [
+        ("split-name", "other objects depend on it"),
+        ("money-in-cents", "used by a view or rule"),
+    ] {
+        assert!(
+            of(id).as_ref().is_err_and(|e| e.contains(error)),
+            "{id}: {:?}",
+            of(id)
+        );
+    }
+    // A change of meaning, or of what a write needs, passes through a contract the owner
+    // did not change with its table: the consumer feels it as it did at state 0.
+    let flows = |id: &str| -> Vec<(Flow, &str)> {
+        let found = of(id).as_ref().unwrap();
+        found
+            .iter()
+            .map(|(f, what)| (*f, what.split(':').next().unwrap()))
+            .collect()
+    };
+    assert_eq!(
+        flows("status-vocabulary"),
+        [
+            (Flow::Profile, "broken silently"),
+            (Flow::DeleteGuard, "broken silently")
+        ]
+    );
+    assert_eq!(
+        flows("soft-delete"),
+        [(Flow::OrderForDeletedCustomer, "broken silently")]
+    );
+    assert_eq!(
+        flows("required-column"),
+        [(Flow::GuestCheckout, "broken loudly")]
+    );
+}

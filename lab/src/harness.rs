@@ -171,6 +171,15 @@ impl TestContext {
         }
     }
 
+    /// The id of the binary's Postgres container, for tests that inspect it.
+    pub async fn container_id(&self) -> Option<String> {
+        let server = self.harness.server().await;
+        let container = server.container.lock().await;
+        container
+            .as_ref()
+            .and_then(|postgres| postgres.container_id().map(str::to_owned))
+    }
+
     /// The admin URL of the binary's Postgres (for tests that make databases of their own).
     pub async fn admin_url(&self) -> DatabaseUrl {
         self.harness.server().await.databases.admin().clone()

@@ -163,10 +163,14 @@ pub async fn ship(admin: &DatabaseUrl, scenario: &Scenario) -> anyhow::Result<Ap
     Ok(chassis::releases::apply(admin, Some(role), releases, release, false).await?)
 }
 
-/// Creates the roles and schemas, then applies both services' migrations.
+/// Creates the roles and schemas, applies both services' migrations, then leaves each
+/// history read-only to its service.
 pub async fn migrate(admin: &DatabaseUrl, owners: &[Owner]) -> anyhow::Result<usize> {
     chassis::ownership::bootstrap(admin, owners).await?;
-    Ok(migrated_customers::migrate(admin).await? + migrated_orders::migrate(admin).await?)
+    let applied =
+        migrated_customers::migrate(admin).await? + migrated_orders::migrate(admin).await?;
+    chassis::ownership::seal_histories(admin, owners).await?;
+    Ok(applied)
 }
 
 /// Inserts both services' missing seed rows.

@@ -32,8 +32,8 @@ pub fn start(database: &DatabaseUrl, listeners: Listeners) -> anyhow::Result<Run
     let customers = legacy::customers::router(chassis::db::pool(database, legacy::CUSTOMERS_APP)?);
     let orders = legacy::orders::router(chassis::db::pool(database, legacy::ORDERS_APP)?);
     Ok(Running {
-        customers: Serving::spawn(listeners.customers, customers)?,
-        orders: Serving::spawn(listeners.orders, orders)?,
+        customers: Serving::spawn_with(listeners.customers, customers, listeners.limits)?,
+        orders: Serving::spawn_with(listeners.orders, orders, listeners.limits)?,
     })
 }
 

@@ -260,8 +260,8 @@ pub fn start(
     let [customers_url, orders_url] = listeners.urls()?;
     let apps = Apps::new(admin, secrets, [&customers_url, &orders_url], calls)?;
     Ok(Running {
-        customers: Serving::spawn(listeners.customers, apps.customers)?,
-        orders: Serving::spawn(listeners.orders, apps.orders)?,
+        customers: Serving::spawn_with(listeners.customers, apps.customers, listeners.limits)?,
+        orders: Serving::spawn_with(listeners.orders, apps.orders, listeners.limits)?,
     })
 }
 

@@ -1,5 +1,7 @@
 //! Bad days outside the services: the Postgres container restarts under both pairs, and
-//! each service finds it again by itself, with nobody restarting the services.
+//! each service finds it again by itself, with nobody restarting the services; and short
+//! soaks (`kit soak`) through a fault, where every acknowledged write is kept exactly once
+//! and every refused one is absent. Counts are asserted, never times.
 //!
 //! The restart test restarts the binary's one Postgres (the harness's): it is the only test
 //! here that uses that server. The soaks start containers of their own.
@@ -13,6 +15,8 @@ use std::process::ExitCode;
 
 use lab::harness::TestContext;
 use lab::postgres::Control;
+use lab::scenario::Pair;
+use lab::soak::{Fault, Plan};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::{eventually, healthy};
@@ -20,6 +24,8 @@ use support::{eventually, healthy};
 fn main() -> ExitCode {
     lab::harness::main(lab::tests![
         both_pairs_recover_by_themselves_after_postgres_restarts,
+        a_short_soak_of_the_legacy_pair_through_a_postgres_restart_keeps_every_write,
+        a_short_soak_of_the_migrated_pair_through_an_owner_stop_keeps_every_write,
     ])
 }
 
@@ -71,4 +77,45 @@ async fn both_pairs_recover_by_themselves_after_postgres_restarts(ctx: TestConte
     assert_eq!(profile.status(), StatusCode::OK);
     let profile: serde_json::Value = profile.json().await.unwrap();
     assert!(profile["order_stats"].is_object(), "{profile}");
+}
+
+/// A few seconds, a few clients, one fault: what CI can afford on each pair.
+fn short(pair: Pair, fault: Fault) -> Plan {
+    Plan {
+        pair,
+        fault,
+        duration: std::time::Duration::from_secs(4),
+        concurrency: 3,
+        read_percent: 50,
+    }
+}
+
+fn assert_kept(report: &lab::soak::Report, plan: &Plan) {
+    let text = report.to_text(plan);
+    assert!(report.acknowledged > 0, "{text}");
+    assert_eq!(
+        (report.lost, report.duplicated, report.refused_but_written),
+        (0, 0, 0),
+        "{text}"
+    );
+}
+
+async fn a_short_soak_of_the_legacy_pair_through_a_postgres_restart_keeps_every_write(
+    _ctx: TestContext,
+) {
+    let plan = short(Pair::Legacy, Fault::PostgresRestart);
+
+    let report = lab::soak::run(plan, None).await.unwrap();
+
+    assert_kept(&report, &plan);
+}
+
+async fn a_short_soak_of_the_migrated_pair_through_an_owner_stop_keeps_every_write(
+    _ctx: TestContext,
+) {
+    let plan = short(Pair::Migrated, Fault::OwnerStop);
+
+    let report = lab::soak::run(plan, None).await.unwrap();
+
+    assert_kept(&report, &plan);
 }

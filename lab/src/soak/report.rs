@@ -49,7 +49,7 @@ impl Report {
     }
 
     pub fn to_text(&self, plan: &Plan) -> String {
-        let ms = |d: Duration| format!("{} ms", d.as_millis());
+        let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
         let mut out = String::new();
         let _ = writeln!(
             out,

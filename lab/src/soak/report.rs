@@ -169,7 +169,8 @@ pub async fn reconcile(
             Outcome::Unknown => report.unknown += 1,
         }
     }
-    let mut latency = hdrhistogram::Histogram::<u64>::new(3)?;
+    // Microseconds, from 1 µs to 10 min: a longer request is recorded as 10 min.
+    let mut latency = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
     for sample in &records.samples {
         let status = sample
             .status

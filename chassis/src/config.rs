@@ -95,6 +95,11 @@ impl DatabaseUrl {
             .or_else(|| query_param(&self.url, USER_PARAM))
     }
 
+    /// The password, if the URL has one (the shared login's, for a tool that logs in as it).
+    pub fn password(&self) -> Option<&SecretString> {
+        self.password.as_ref()
+    }
+
     /// The URL with its password replaced by `***`, for messages.
     pub fn redacted(&self) -> String {
         match self.password {

@@ -2,15 +2,48 @@
 //!
 //! Each owner gets a schema, a NOLOGIN owner role that owns it and runs its migrations,
 //! and a LOGIN runtime role with DML on that schema and nothing else. PUBLIC gets nothing:
-//! not the database, not the `public` schema. Default privileges keep tables that later
-//! migrations create covered. This module writes the grants and checks them; it knows no
-//! service's tables.
+//! not the database, not the `public` schema, not the large-object functions. Default
+//! privileges keep tables that later migrations create covered, except an owner's history
+//! ([`HISTORY_TABLES`]), which its runtime role may read but not write. Each runtime role is
+//! bounded ([`RUNTIME_LIMITS`]) so that one service cannot starve the other of the shared
+//! server. This module writes the grants and checks them; it knows no service's tables.
 
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
 
 use crate::config::DatabaseUrl;
 use crate::migrate::MigrateError;
+
+/// What a runtime role may take from the shared server: a connection limit and settings
+/// that bound a statement, an idle transaction, a lock wait and temporary files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeLimits {
+    /// The role's `CONNECTION LIMIT`: its pool (10) twice, for a deploy's overlap.
+    pub connection_limit: u32,
+    /// `ALTER ROLE … SET` parameters and their values.
+    pub settings: [(&'static str, &'static str); 4],
+}
+
+/// The limits every runtime role gets. The same values as `kit walls plan`'s defaults
+/// (`kit::manifest::Limits::default`), written here because the chassis must not depend
+/// on the kit: a statement, an idle transaction and a lock wait bounded well above an HTTP
+/// request's budget, and a runaway sort kept off the shared disk. The idle-in-transaction
+/// timeout also ends a transaction that a cancelled request left open.
+pub const RUNTIME_LIMITS: RuntimeLimits = RuntimeLimits {
+    connection_limit: 20,
+    settings: [
+        ("statement_timeout", "30s"),
+        ("idle_in_transaction_session_timeout", "60s"),
+        ("lock_timeout", "5s"),
+        ("temp_file_limit", "1GB"),
+    ],
+};
+
+/// Tables in each owner's schema that record its history: the migrations applied
+/// (refinery's, see [`migrate`]) and the releases shipped. The owner writes them; its
+/// runtime role only reads them (a service that wrote its own release id would claim a
+/// schema it does not have).
+pub const HISTORY_TABLES: [&str; 2] = ["refinery_schema_history", "schema_releases"];
 
 /// One owning service's place in the database.
 #[derive(Debug, Clone)]
@@ -36,10 +69,13 @@ impl Owner {
     pub fn bootstrap_sql(&self) -> Vec<String> {
         let (schema, owner, runtime) = (self.schema, self.owner_role, self.runtime_role);
         let password = self.runtime_password.expose_secret().replace('\'', "''");
-        vec![
+        let mut statements = vec![
             create_role(owner, "NOLOGIN"),
             create_role(runtime, "LOGIN"),
-            format!("ALTER ROLE {runtime} WITH LOGIN PASSWORD '{password}'"),
+            format!(
+                "ALTER ROLE {runtime} WITH LOGIN PASSWORD '{password}' CONNECTION LIMIT {}",
+                RUNTIME_LIMITS.connection_limit
+            ),
             // Lets the admin connection SET ROLE to the owner to run its migrations.
             format!("GRANT {owner} TO CURRENT_USER"),
             format!("CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {owner}"),
@@ -55,7 +91,34 @@ impl Owner {
             format!(
                 "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {runtime}"
             ),
-        ]
+        ];
+        statements.extend(RUNTIME_LIMITS.settings.iter().map(|(parameter, value)| {
+            // temp_file_limit needs a superuser; an admin that is not one leaves it unset
+            // rather than failing the whole bootstrap.
+            format!(
+                "DO $$ BEGIN ALTER ROLE {runtime} SET {parameter} = '{value}'; \
+                 EXCEPTION WHEN insufficient_privilege THEN \
+                 RAISE WARNING 'cannot set {parameter} on {runtime}: not a superuser'; END $$"
+            )
+        }));
+        statements
+    }
+
+    /// The statements that leave the owner's history tables read-only to its runtime role
+    /// (default privileges gave it DML on them when the migrations created them); tables
+    /// not there yet are skipped. Run after the migrations.
+    pub fn history_sql(&self) -> Vec<String> {
+        let (schema, runtime) = (self.schema, self.runtime_role);
+        HISTORY_TABLES
+            .iter()
+            .map(|table| {
+                format!(
+                    "DO $$ BEGIN IF to_regclass('{schema}.{table}') IS NOT NULL THEN \
+                     REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {schema}.{table} FROM {runtime}; \
+                     GRANT SELECT ON {schema}.{table} TO {runtime}; END IF; END $$"
+                )
+            })
+            .collect()
     }
 }
 
@@ -79,6 +142,13 @@ pub fn database_sql(database: &str, owners: &[Owner]) -> Vec<String> {
             runtimes.join(", ")
         ),
         "REVOKE ALL ON SCHEMA public FROM PUBLIC".to_owned(),
+        // Large objects live outside every schema, where no wall reaches: any login could
+        // store data there. lo_import/lo_export are superuser-only already.
+        "DO $$ DECLARE f regprocedure; BEGIN FOR f IN SELECT p.oid::regprocedure FROM pg_proc p \
+         WHERE p.pronamespace = 'pg_catalog'::regnamespace \
+         AND (p.proname LIKE 'lo\\_%' OR p.proname IN ('loread', 'lowrite')) \
+         LOOP EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f); END LOOP; END $$"
+            .to_owned(),
     ]
 }
 
@@ -97,6 +167,16 @@ pub async fn bootstrap(admin: &DatabaseUrl, owners: &[Owner]) -> Result<(), sqlx
         .flat_map(Owner::bootstrap_sql)
         .chain(database_sql(&database, owners));
     for statement in statements {
+        conn.execute(statement.as_str()).await?;
+    }
+    conn.close().await
+}
+
+/// Leaves every owner's history tables read-only to its runtime role; run after the
+/// migrations (see [`Owner::history_sql`]).
+pub async fn seal_histories(admin: &DatabaseUrl, owners: &[Owner]) -> Result<(), sqlx::Error> {
+    let mut conn = PgConnection::connect_with(&admin.connect_options()?).await?;
+    for statement in owners.iter().flat_map(Owner::history_sql) {
         conn.execute(statement.as_str()).await?;
     }
     conn.close().await

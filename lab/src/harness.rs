@@ -171,6 +171,26 @@ impl TestContext {
         }
     }
 
+    /// The id of the binary's Postgres container, for tests that inspect it.
+    pub async fn container_id(&self) -> Option<String> {
+        let server = self.harness.server().await;
+        let container = server.container.lock().await;
+        container
+            .as_ref()
+            .and_then(|postgres| postgres.container_id().map(str::to_owned))
+    }
+
+    /// Pauses, resumes or restarts the binary's Postgres container: for a test that owns
+    /// the binary's server (no other test of the binary may need it meanwhile).
+    pub async fn control(&self, what: crate::postgres::Control) -> anyhow::Result<()> {
+        let server = self.harness.server().await;
+        let container = server.container.lock().await;
+        let Some(postgres) = container.as_ref() else {
+            anyhow::bail!("the test Postgres is already removed");
+        };
+        postgres.control(what).await
+    }
+
     /// The admin URL of the binary's Postgres (for tests that make databases of their own).
     pub async fn admin_url(&self) -> DatabaseUrl {
         self.harness.server().await.databases.admin().clone()

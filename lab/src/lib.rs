@@ -3,7 +3,7 @@
 //! ([`databases`]), the test harness ([`harness`]), the scenario
 //! catalogue ([`scenario`]), the seed ([`seed`]), the OpenAPI contract diff ([`openapi`]),
 //! both pairs started one way ([`pairs`]), the cross-ownership flows observed over HTTP
-//! ([`flows`]), the impact matrix ([`matrix`]) and the command lines of the `legacy`,
+//! ([`flows`]), the impact matrix ([`matrix`]), the soak under faults ([`soak`]) and the command lines of the `legacy`,
 //! `migrated` and `kit` binaries ([`cli`]).
 
 pub mod cli;
@@ -16,3 +16,4 @@ pub mod pairs;
 pub mod postgres;
 pub mod scenario;
 pub mod seed;
+pub mod soak;

@@ -1,7 +1,8 @@
 //! `kit`: the migration kit for any shared Postgres (`kit audit`, `kit lint`: the `kit`
 //! crate), and the tools around the two pairs: `kit matrix` ships every scenario to both
 //! pairs and prints what each consumer flow observed; `kit postgres` starts a disposable
-//! Postgres and prints its URL, for sessions that want one server for several commands.
+//! Postgres and prints its URL, for sessions that want one server for several commands;
+//! `kit soak` runs a pair under load with a fault and reconciles every write.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +53,12 @@ enum Command {
     ///
     /// Point several commands at one server with DATABASE_URL=<the printed URL>.
     Postgres,
+    /// Run a pair under a mixed workload with one fault midway, then reconcile every write.
+    ///
+    /// Every acknowledged order must be in the database exactly once and every refused one
+    /// absent; prints requests, statuses, p50/p99, the fault's error window and the time to
+    /// recover. Exits 1 on any lost or duplicated write, 2 when the soak cannot run.
+    Soak(lab::soak::SoakArgs),
 }
 
 #[tokio::main]
@@ -81,6 +88,24 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Soak(args) => {
+            let _ = chassis::telemetry::init_with_error_log(true);
+            let plan = args.plan();
+            match lab::soak::run(plan, args.database_url.clone()).await {
+                Ok(report) => {
+                    print!("{}", report.to_text(&plan));
+                    if report.reconciled() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(err) => {
+                    eprintln!("kit soak: {err:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Postgres => {
             chassis::telemetry::init();
             // Listen before the container starts: a Ctrl-C while it boots must remove it too.

@@ -186,6 +186,35 @@ pub async fn until(what: &str, condition: impl Fn() -> bool) {
     assert!(waited.is_ok(), "still waiting, after a minute, for {what}");
 }
 
+/// Waits until the async `condition` holds, checking every 100 ms: for a state that a
+/// process outside the test brings about (a restarted Postgres). Gives up after two
+/// minutes, so a condition that never comes fails the test instead of hanging it.
+pub async fn eventually<F, Fut>(what: &str, condition: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let waited = tokio::time::timeout(Duration::from_secs(120), async {
+        while !condition().await {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(
+        waited.is_ok(),
+        "still waiting, after two minutes, for {what}"
+    );
+}
+
+/// Whether `GET {base}/health` answers 200.
+pub async fn healthy(http: &reqwest::Client, base: &str) -> bool {
+    http.get(format!("{base}/health"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
+}
+
 /// A server bound to a free loopback port that is not serving yet.
 pub struct Bound {
     pub listener: tokio::net::TcpListener,

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every service: problem+json errors, extractors that reject in
 //! that format, and the layers every router gets (request id, request span, body limit,
-//! fallbacks). No route and no domain type lives here.
+//! fallbacks), and serving with timeouts and a shutdown deadline ([`serve_with`]). No route
+//! and no domain type lives here.
 
 pub mod conditional;
 mod extract;
@@ -8,10 +9,14 @@ pub mod negotiate;
 pub mod page;
 mod problem;
 mod rejection;
+mod serve;
 
 pub use extract::{Json, Path, Query, RequestId};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use rejection::Rejection;
+pub use serve::{
+    BODY_TIMEOUT, HEADER_READ_TIMEOUT, MAX_CONNECTIONS, SHUTDOWN_GRACE, ServeLimits, serve_with,
+};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -75,16 +80,14 @@ async fn method_not_allowed() -> Problem {
     .detail("This resource does not support that method.")
 }
 
-/// Serves `app` on `listener` until `shutdown` is cancelled, then lets in-flight requests
-/// finish.
+/// Serves `app` on `listener` with the default [`ServeLimits`] until `shutdown` is
+/// cancelled, then lets in-flight requests finish within [`SHUTDOWN_GRACE`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    serve_with(listener, app, shutdown, ServeLimits::default()).await
 }
 
 /// Binds `addr`, or says which flag picks another address.

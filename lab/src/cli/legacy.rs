@@ -42,6 +42,9 @@ pub struct Cli {
     )]
     pub orders_addr: SocketAddr,
 
+    #[command(flatten)]
+    pub http: super::HttpLimits,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -128,7 +131,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let listener = chassis::http::bind(cli.customers_addr, "--customers-addr").await?;
             println!("customers listening on http://{}", listener.local_addr()?);
             let app = legacy::customers::router(chassis::db::pool(&url, legacy::CUSTOMERS_APP)?);
-            chassis::http::serve(listener, app, shutdown).await?;
+            chassis::http::serve_with(listener, app, shutdown, cli.http.limits()).await?;
         }
         Command::Orders => {
             let shutdown = chassis::shutdown::on_signal();
@@ -136,7 +139,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let listener = chassis::http::bind(cli.orders_addr, "--orders-addr").await?;
             println!("orders listening on http://{}", listener.local_addr()?);
             let app = legacy::orders::router(chassis::db::pool(&url, legacy::ORDERS_APP)?);
-            chassis::http::serve(listener, app, shutdown).await?;
+            chassis::http::serve_with(listener, app, shutdown, cli.http.limits()).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -179,7 +182,8 @@ async fn up(cli: &Cli, url: &DatabaseUrl, shutdown: CancellationToken) -> anyhow
         cli.orders_addr,
         ["--customers-addr", "--orders-addr"],
     )
-    .await?;
+    .await?
+    .with_limits(cli.http.limits());
     let running = pairs::legacy::start(url, listeners)?;
     let (customers_url, orders_url) = (&running.customers.url, &running.orders.url);
     println!("Legacy pair is up. Both services log in as the same database user.");

@@ -66,6 +66,9 @@ pub struct Cli {
     #[command(flatten)]
     pub calls: CallPolicy,
 
+    #[command(flatten)]
+    pub http: super::HttpLimits,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -154,7 +157,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 [&url, &cli.orders_url],
                 &cli.calls.calls(),
             )?;
-            chassis::http::serve(listener, apps.customers, shutdown).await?;
+            chassis::http::serve_with(listener, apps.customers, shutdown, cli.http.limits())
+                .await?;
         }
         Command::Orders => {
             let shutdown = chassis::shutdown::on_signal();
@@ -167,7 +171,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 [&cli.customers_url, &url],
                 &cli.calls.calls(),
             )?;
-            chassis::http::serve(listener, apps.orders, shutdown).await?;
+            chassis::http::serve_with(listener, apps.orders, shutdown, cli.http.limits()).await?;
         }
     }
     Ok(())
@@ -188,7 +192,8 @@ async fn up(cli: &Cli, admin: &DatabaseUrl, shutdown: CancellationToken) -> anyh
         cli.orders_addr,
         ["--customers-addr", "--orders-addr"],
     )
-    .await?;
+    .await?
+    .with_limits(cli.http.limits());
     let running = pairs::migrated::start(admin, &cli.secrets, listeners, &cli.calls.calls())?;
     let (customers_url, orders_url) = (&running.customers.url, &running.orders.url);
     println!("Migrated pair is up. Each service logs in as its own role and owns its schema.");

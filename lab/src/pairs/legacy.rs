@@ -64,8 +64,8 @@ pub fn start_with(logins: &Logins, listeners: Listeners) -> anyhow::Result<Runni
         logins.reach,
     );
     Ok(Running {
-        customers: Serving::spawn(listeners.customers, customers)?,
-        orders: Serving::spawn(listeners.orders, orders)?,
+        customers: Serving::spawn_with(listeners.customers, customers, listeners.limits)?,
+        orders: Serving::spawn_with(listeners.orders, orders, listeners.limits)?,
     })
 }
 

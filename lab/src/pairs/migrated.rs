@@ -163,10 +163,14 @@ pub async fn ship(admin: &DatabaseUrl, scenario: &Scenario) -> anyhow::Result<Ap
     Ok(chassis::releases::apply(admin, Some(role), releases, release, false).await?)
 }
 
-/// Creates the roles and schemas, then applies both services' migrations.
+/// Creates the roles and schemas, applies both services' migrations, then leaves each
+/// history read-only to its service.
 pub async fn migrate(admin: &DatabaseUrl, owners: &[Owner]) -> anyhow::Result<usize> {
     chassis::ownership::bootstrap(admin, owners).await?;
-    Ok(migrated_customers::migrate(admin).await? + migrated_orders::migrate(admin).await?)
+    let applied =
+        migrated_customers::migrate(admin).await? + migrated_orders::migrate(admin).await?;
+    chassis::ownership::seal_histories(admin, owners).await?;
+    Ok(applied)
 }
 
 /// Inserts both services' missing seed rows.
@@ -256,8 +260,8 @@ pub fn start(
     let [customers_url, orders_url] = listeners.urls()?;
     let apps = Apps::new(admin, secrets, [&customers_url, &orders_url], calls)?;
     Ok(Running {
-        customers: Serving::spawn(listeners.customers, apps.customers)?,
-        orders: Serving::spawn(listeners.orders, apps.orders)?,
+        customers: Serving::spawn_with(listeners.customers, apps.customers, listeners.limits)?,
+        orders: Serving::spawn_with(listeners.orders, apps.orders, listeners.limits)?,
     })
 }
 

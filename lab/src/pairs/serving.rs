@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use chassis::http::ServeLimits;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -12,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Listeners {
     pub customers: TcpListener,
     pub orders: TcpListener,
+    /// How both services treat their clients' connections.
+    pub limits: ServeLimits,
 }
 
 impl Listeners {
@@ -20,6 +23,7 @@ impl Listeners {
         Ok(Self {
             customers: TcpListener::bind("127.0.0.1:0").await?,
             orders: TcpListener::bind("127.0.0.1:0").await?,
+            limits: ServeLimits::default(),
         })
     }
 
@@ -32,7 +36,13 @@ impl Listeners {
         Ok(Self {
             customers: chassis::http::bind(customers, flags[0]).await?,
             orders: chassis::http::bind(orders, flags[1]).await?,
+            limits: ServeLimits::default(),
         })
+    }
+
+    /// The same listeners, served within `limits`.
+    pub fn with_limits(self, limits: ServeLimits) -> Self {
+        Self { limits, ..self }
     }
 
     /// The base URLs the two services will answer on.
@@ -54,11 +64,25 @@ pub struct Serving {
 }
 
 impl Serving {
-    /// Serves `app` on `listener` in a task of its own.
+    /// Serves `app` on `listener` in a task of its own, with the default limits.
     pub fn spawn(listener: TcpListener, app: axum::Router) -> anyhow::Result<Self> {
+        Self::spawn_with(listener, app, ServeLimits::default())
+    }
+
+    /// Serves `app` on `listener` within `limits`, in a task of its own.
+    pub fn spawn_with(
+        listener: TcpListener,
+        app: axum::Router,
+        limits: ServeLimits,
+    ) -> anyhow::Result<Self> {
         let url = format!("http://{}", listener.local_addr()?);
         let stop = CancellationToken::new();
-        let task = tokio::spawn(chassis::http::serve(listener, app, stop.clone()));
+        let task = tokio::spawn(chassis::http::serve_with(
+            listener,
+            app,
+            stop.clone(),
+            limits,
+        ));
         Ok(Self {
             url,
             stop,
@@ -66,8 +90,8 @@ impl Serving {
         })
     }
 
-    /// Stops accepting, lets in-flight requests finish, and returns once the listener is
-    /// closed: a caller that then connects is refused, with no sleep to guess when.
+    /// Stops accepting, lets in-flight requests finish (within the shutdown grace: a client
+    /// that never finishes is dropped then), and returns once the listener is closed: a caller that then connects is refused, with no sleep to guess when.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
         self.stop.cancel();
         if let Some(task) = self.task.take() {

@@ -2,13 +2,19 @@
 //! gave, or a disposable container (testcontainers) that this process starts and removes.
 //!
 //! The image is found by [`image::resolve`]: no setting is needed, registry or not.
+//!
+//! A container is for this machine only: its port is published on 127.0.0.1 alone, its
+//! superuser password is made for this run (the URL printed carries it), and its host port
+//! is fixed when it starts, so that a restarted server is found at the same address. Each
+//! container is labelled with the run that started it ([`RUN_LABEL`]), so that a cleanup
+//! removes its own and never another run's.
 
 use testcontainers_modules::postgres::Postgres as PostgresImage;
-use testcontainers_modules::testcontainers::runners::AsyncRunner;
-use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
+use testcontainers_modules::testcontainers::ContainerAsync;
 
 use chassis::config::DatabaseUrl;
 
+mod container;
 pub mod image;
 
 pub use image::{IMAGE_ENV, LOCAL_IMAGE};
@@ -38,6 +44,25 @@ impl From<image::ImageError> for ProvisionError {
 /// reads to tell services apart; `db=%d` lets a reader keep one database's lines.
 pub const LOG_LINE_PREFIX: &str = "log_line_prefix=%m [%p] db=%d app=%a user=%u ";
 
+/// The label that names the run a container belongs to. Its value is [`RUN_ENV`] when set
+/// (`.ci/run` sets one for every process it starts, then removes what carries it), and
+/// otherwise an id made by this process.
+pub const RUN_LABEL: &str = "org.shared-db-kit.run";
+/// The environment variable that names the run; see [`RUN_LABEL`].
+pub const RUN_ENV: &str = "SHARED_DB_KIT_RUN";
+
+/// This process's run id, the value of [`RUN_LABEL`] on every container it starts.
+pub fn run_id() -> &'static str {
+    static RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        std::env::var(RUN_ENV)
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+    })
+}
+
 /// What a disposable container is for; it only changes the server settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -45,6 +70,25 @@ pub enum Purpose {
     Run,
     /// Throwaway databases for tests: no durability, many connections.
     Test,
+}
+
+/// What can be done to a running container from outside, as an operator (or a bad day)
+/// would: `docker pause`, `docker unpause`, `docker restart`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Pause,
+    Unpause,
+    Restart,
+}
+
+impl Control {
+    fn verb(self) -> &'static str {
+        match self {
+            Self::Pause => "pause",
+            Self::Unpause => "unpause",
+            Self::Restart => "restart",
+        }
+    }
 }
 
 /// A running Postgres and how it was obtained.
@@ -67,7 +111,7 @@ impl Postgres {
     ) -> Result<Self, ProvisionError> {
         match url {
             Some(url) => Ok(Self::Given(url)),
-            None => start_container(purpose).await,
+            None => container::start(purpose).await,
         }
     }
 
@@ -104,6 +148,23 @@ impl Postgres {
         )
     }
 
+    /// The container's id, when this process started one.
+    pub fn container_id(&self) -> Option<&str> {
+        match self {
+            Self::Given(_) => None,
+            Self::Container { container, .. } => Some(container.id()),
+        }
+    }
+
+    /// Does `what` to the container (a fault for a test or a soak to inject); an error for
+    /// the user's own server, which is not ours to disturb.
+    pub async fn control(&self, what: Control) -> anyhow::Result<()> {
+        let Some(id) = self.container_id() else {
+            anyhow::bail!("the Postgres at the given URL is not a container of this run");
+        };
+        container::docker(what.verb(), id).await
+    }
+
     /// Removes the container, if this process started one.
     pub async fn release(self) {
         if let Self::Container { container, .. } = self {
@@ -133,68 +194,4 @@ where
     let result = serve(postgres.url().clone(), shutdown).await;
     postgres.release().await;
     result
-}
-
-async fn start_container(purpose: Purpose) -> Result<Postgres, ProvisionError> {
-    let (name, tag) = image::split(&image::resolve().await?);
-    let settings: &[&str] = match purpose {
-        // `log_statement=all` so that `kit audit --source log` can read who ran what from
-        // `docker logs`: the demonstrator is there to be audited.
-        Purpose::Run => &["-c", "max_connections=100", "-c", "log_statement=all"],
-        // Test databases are thrown away: trade durability for speed. What to log is set per
-        // database by the test that reads the log (`ALTER DATABASE … SET log_statement`), so
-        // that the other tests' traffic does not flood the log.
-        Purpose::Test => &[
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-            "-c",
-            "max_connections=400",
-        ],
-    };
-    // What `kit audit` reads, on both: pg_stat_statements (the local image preloads it, the
-    // official one does not; `kit walls verify` also probes what it hides, and from whom),
-    // and a log line prefix naming the database and the connection.
-    let evidence = [
-        "-c",
-        "shared_preload_libraries=pg_stat_statements",
-        "-c",
-        LOG_LINE_PREFIX,
-    ];
-    let fail = |reason: String| ProvisionError::Start {
-        image: format!("{name}:{tag}"),
-        reason,
-    };
-    let container = PostgresImage::default()
-        .with_name(name.clone())
-        .with_tag(tag.clone())
-        .with_cmd(
-            std::iter::once("postgres")
-                .chain(settings.iter().copied())
-                .chain(evidence),
-        )
-        .with_label(
-            "org.shared-db-kit.purpose",
-            format!("{purpose:?}").to_lowercase(),
-        )
-        .start()
-        .await
-        .map_err(|err| fail(err.to_string()))?;
-    let port = match container.get_host_port_ipv4(5432).await {
-        Ok(port) => port,
-        Err(err) => {
-            let _ = container.rm().await;
-            return Err(fail(err.to_string()));
-        }
-    };
-    let url = format!("postgres://postgres:postgres@127.0.0.1:{port}/postgres")
-        .parse()
-        .map_err(|err: chassis::config::InvalidDatabaseUrl| fail(err.to_string()))?;
-    Ok(Postgres::Container {
-        url,
-        container: Box::new(container),
-    })
 }

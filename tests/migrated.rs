@@ -721,7 +721,9 @@ async fn opens_the_breaker_when_customers_keeps_failing_and_stops_calling_it(ctx
         let counter = counter.clone();
         async move {
             counter.fetch_add(1, Ordering::SeqCst);
-            AxumStatus::INTERNAL_SERVER_ERROR
+            // Overloaded: an answer that says it cannot serve anyone (a 500 would be about
+            // one request, and would not count).
+            AxumStatus::SERVICE_UNAVAILABLE
         }
     });
     let fake = bind().await;

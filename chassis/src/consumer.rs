@@ -43,9 +43,10 @@ pub enum UpstreamError {
         /// When it may be worth trying again.
         retry_after: Duration,
     },
-    /// The owner answered with a client error: its answer, to be interpreted by the caller.
-    /// The owner is up, so this is never "unavailable": what the caller cannot map to an
-    /// answer of its own is the owner refusing the call (a 502 for the caller's client).
+    /// The owner answered about this request: a client error, or a 500 (see
+    /// `owner_unavailable`), to be interpreted by the caller. The owner is up, so this is
+    /// never "unavailable": what the caller cannot map to an answer of its own is the owner
+    /// refusing the call (a 502 for the caller's client).
     #[error("{upstream} answered {status}")]
     Rejected {
         upstream: &'static str,
@@ -182,7 +183,7 @@ impl Upstream {
                 .bytes()
                 .await
                 .map_err(|err| Attempt::Transient(describe(&err)))?;
-            if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            if owner_unavailable(status) {
                 return Err(Attempt::Transient(format!("answered {status}")));
             }
             let json: serde_json::Value =
@@ -243,6 +244,24 @@ impl Upstream {
     }
 }
 
+/// Whether an answer says the owner cannot serve anyone right now (down behind a proxy,
+/// overloaded, out of its own dependencies): worth a retry, and a failure for the breaker.
+///
+/// Any other answer is about this one request. A 4xx is the request's fault, and a 500 is
+/// the owner's fault for this request (a bug its content triggered), not a sign that the
+/// owner is down: counted, either would let one client open the breaker for every client
+/// (five guest checkouts with a NUL byte did), and a retry would meet the same answer. They
+/// come back as `Rejected`, which the caller turns into a 502 or its own 4xx.
+fn owner_unavailable(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT
+            | StatusCode::TOO_MANY_REQUESTS
+    )
+}
+
 fn describe(err: &reqwest::Error) -> String {
     if err.is_timeout() {
         "timed out".to_owned()
@@ -250,5 +269,24 @@ fn describe(err: &reqwest::Error) -> String {
         "connection refused or unreachable".to_owned()
     } else {
         err.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_answers_that_say_the_owner_cannot_serve_anyone_count_against_it() {
+        for status in [502, 503, 504, 429] {
+            assert!(owner_unavailable(
+                StatusCode::from_u16(status).unwrap_or_default()
+            ));
+        }
+        for status in [500, 501, 400, 404, 409, 422] {
+            assert!(!owner_unavailable(
+                StatusCode::from_u16(status).unwrap_or_default()
+            ));
+        }
     }
 }

@@ -2,10 +2,11 @@
 //! so that each connection carries the service's `application_name` (visible in
 //! `pg_stat_activity`, which is how the walkthrough shows who touches what).
 
+use std::future::Future;
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{Executor, PgPool, Row};
 
 use crate::config::DatabaseUrl;
 
@@ -14,12 +15,56 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A pool for one service. Connections are opened on demand, so a service starts (and
 /// answers 503) while its database is down, and recovers when it returns.
+///
+/// A connection handed back inside a transaction is closed, not kept: sqlx 0.8 returns one
+/// when a `begin` is cancelled after its `BEGIN` was sent (launchbadge/sqlx#4393), and the
+/// next borrower's writes would then run in that transaction, acknowledged and never
+/// committed. Closing it makes the server roll the transaction back.
 pub fn pool(url: &DatabaseUrl, application_name: &str) -> Result<PgPool, sqlx::Error> {
     let options = url.connect_options()?.application_name(application_name);
     Ok(PgPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                // sqlx only knows the transactions it finished starting; ask the server.
+                // Over the simple protocol, a statement outside a transaction starts its own
+                // at the instant the statement starts; inside one, the transaction began
+                // earlier, or holds a write and so an id.
+                let row = conn
+                    .fetch_one(
+                        "SELECT pg_current_xact_id_if_assigned() IS NULL \
+                         AND transaction_timestamp() = statement_timestamp()",
+                    )
+                    .await?;
+                let idle: bool = row.try_get(0)?;
+                if !idle {
+                    tracing::warn!("closing a pooled connection left inside a transaction");
+                }
+                Ok(idle)
+            })
+        })
         .connect_lazy_with(options))
+}
+
+/// Runs a request's database work to its end, even if the request is cancelled first (its
+/// client hung up): a transaction then commits or rolls back in full, never stops half-way
+/// inside `begin` or `commit`. `E` is the service's error; a panic in `work` goes on as a
+/// panic of the request.
+pub async fn to_completion<T, E>(
+    work: impl Future<Output = Result<T, E>> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<sqlx::Error> + Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+        // Only a runtime that is shutting down cancels the task: the database is as good as
+        // gone for this request.
+        Err(_) => Err(sqlx::Error::PoolClosed.into()),
+    }
 }
 
 /// What a failed query means for the client.

@@ -22,9 +22,26 @@ pub fn invalid(field: &'static str, message: &str) -> Invalid {
     }
 }
 
-/// A person's name: 1 to 200 characters once trimmed.
+/// Whether `c` may be stored in a text field. Postgres refuses NUL in text (SQLSTATE 22021,
+/// which became a 500), and XML 1.0 has no way to write the other control characters or
+/// U+FFFE/U+FFFF: stored, they would make every XML representation of the row ill-formed.
+/// Tabs and newlines are refused too: no name, address or number holds one.
+fn printable(c: char) -> bool {
+    !c.is_control() && c != '\u{FFFE}' && c != '\u{FFFF}'
+}
+
+fn printable_only(field: &'static str, value: &str) -> Result<(), Invalid> {
+    if value.chars().all(printable) {
+        Ok(())
+    } else {
+        Err(invalid(field, "must not contain control characters"))
+    }
+}
+
+/// A person's name: 1 to 200 printable characters once trimmed.
 pub fn name(value: &str) -> Result<String, Invalid> {
     let value = value.trim();
+    printable_only("name", value)?;
     match value.chars().count() {
         0 => Err(invalid("name", "must not be empty")),
         1..=200 => Ok(value.to_owned()),
@@ -35,6 +52,7 @@ pub fn name(value: &str) -> Result<String, Invalid> {
 /// An email address: something@domain, at most 254 characters, stored lower-case.
 pub fn email(value: &str) -> Result<String, Invalid> {
     let value = value.trim().to_lowercase();
+    printable_only("email", &value)?;
     let well_formed = value.len() <= 254
         && !value.chars().any(char::is_whitespace)
         && matches!(value.split_once('@'), Some((local, domain))
@@ -113,6 +131,26 @@ mod tests {
                 .field,
             "phone"
         );
+    }
+
+    #[test]
+    fn refuses_control_characters_that_postgres_or_xml_cannot_hold() {
+        for bad in [
+            "Ada\0",
+            "Ada\u{1}",
+            "A\tda",
+            "Ada\u{1b}[31m",
+            "Ada\u{7f}",
+            "A\u{85}da",
+            "Ada\u{FFFF}",
+        ] {
+            assert_eq!(name(bad).unwrap_err().field, "name", "{bad:?}");
+        }
+        for bad in ["a\0@example.com", "a@exa\u{7}mple.com"] {
+            assert_eq!(email(bad).unwrap_err().field, "email", "{bad:?}");
+        }
+        assert_eq!(phone(Some("1\u{0}2")).unwrap_err().field, "phone");
+        assert_eq!(name("Zoë Ŝtraße 李").unwrap(), "Zoë Ŝtraße 李");
     }
 
     #[test]

@@ -18,33 +18,46 @@ enum Service {
 #[derive(Debug)]
 struct Case {
     service: Service,
+    method: reqwest::Method,
     path: String,
     /// A POST's content type and body; `None` for a GET.
     body: Option<(&'static str, String)>,
     pairs: &'static [Pair],
     status: u16,
     problem: &'static str,
+    field: Option<&'static str>,
 }
 
 fn post(service: Service, path: &str, body: impl Into<String>) -> Case {
     Case {
         service,
+        method: reqwest::Method::POST,
         path: path.to_owned(),
         body: Some(("application/json", body.into())),
         pairs: BOTH,
         status: 0,
         problem: "",
+        field: None,
     }
 }
 
 fn get(service: Service, path: impl Into<String>) -> Case {
     Case {
         service,
+        method: reqwest::Method::GET,
         path: path.into(),
         body: None,
         pairs: BOTH,
         status: 0,
         problem: "",
+        field: None,
+    }
+}
+
+fn patch(service: Service, path: &str, body: impl Into<String>) -> Case {
+    Case {
+        method: reqwest::Method::PATCH,
+        ..post(service, path, body)
     }
 }
 
@@ -58,6 +71,12 @@ impl Case {
         if let Some((_, body)) = self.body.take() {
             self.body = Some((content_type, body));
         }
+        self
+    }
+
+    /// The problem must name `field`: as its `field` member, or else in its `detail`.
+    fn naming(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
         self
     }
 
@@ -99,6 +118,56 @@ fn cases() -> Vec<Case> {
         customer("{\"name\": \"X\", \"email\": \"x@example.com\", \"version\": 9}")
             .answers(422, "/problems/invalid-body"),
         customer("[]").answers(422, "/problems/invalid-body"),
+        // A struct's fields in order, as an array: serde takes it unless told not to.
+        order("[1, 2]").answers(422, "/problems/invalid-body"),
+        post(
+            Orders,
+            "/guest-checkouts",
+            "[\"Ada\", \"ada@example.com\", null, 5]",
+        )
+        .answers(422, "/problems/invalid-body"),
+        customer("[\"Ada\", \"ada@example.com\"]").answers(422, "/problems/invalid-body"),
+        // Postgres refuses NUL in text (22021); other control characters would be stored and
+        // make the XML representation ill-formed. Each is refused with the field named.
+        customer("{\"name\": \"Ada\\u0000\", \"email\": \"nul@example.com\"}")
+            .answers(422, "/problems/validation")
+            .naming("name"),
+        customer("{\"name\": \"Ada\\u0001\", \"email\": \"soh@example.com\"}")
+            .answers(422, "/problems/validation")
+            .naming("name"),
+        customer("{\"name\": \"Ada\\uFFFF\", \"email\": \"ffff@example.com\"}")
+            .answers(422, "/problems/validation")
+            .naming("name"),
+        customer("{\"name\": \"Ada\", \"email\": \"a\\u0000@example.com\"}")
+            .answers(422, "/problems/validation")
+            .naming("email"),
+        customer("{\"name\": \"Ada\", \"email\": \"a@example.com\", \"phone\": \"1\\u00002\"}")
+            .answers(422, "/problems/validation")
+            .naming("phone"),
+        patch(Customers, "/customers/1", "{\"name\": \"Ada\\u0000\"}")
+            .answers(422, "/problems/validation")
+            .naming("name"),
+        patch(
+            Customers,
+            "/customers/1",
+            "{\"email\": \"a\\u0007@example.com\"}",
+        )
+        .answers(422, "/problems/validation")
+        .naming("email"),
+        post(
+            Orders,
+            "/guest-checkouts",
+            "{\"name\": \"Ada\\u0000\", \"email\": \"guest-nul@example.com\", \"total\": 5}",
+        )
+        .answers(422, "/problems/validation")
+        .naming("name"),
+        post(
+            Orders,
+            "/guest-checkouts",
+            "{\"name\": \"Ada\\u001b[31m\", \"email\": \"guest-esc@example.com\", \"total\": 5}",
+        )
+        .answers(422, "/problems/validation")
+        .naming("name"),
         get(Orders, "/orders/abc").answers(400, "/problems/invalid-path"),
         get(Customers, "/customers/1.5").answers(400, "/problems/invalid-path"),
         get(Orders, "/orders/424242").answers(404, "/problems/order-not-found"),
@@ -121,8 +190,27 @@ fn cases() -> Vec<Case> {
             get(Orders, format!("/orders?{query}")).answers(400, "/problems/invalid-query")
         }),
     )
+    // `offset + limit` overflowed i64 and dropped the connection.
+    .chain([Orders, Customers].into_iter().flat_map(|service| {
+        let path = match service {
+            Orders => "/orders",
+            Customers => "/customers",
+        };
+        [
+            "offset=9223372036854775807",
+            "offset=9223372036854775600&limit=200",
+        ]
+        .map(|query| {
+            get(service, format!("{path}?{query}"))
+                .answers(400, "/problems/invalid-query")
+                .naming("offset")
+        })
+    }))
     .collect()
 }
+
+/// What a problem must never say: Rust types and serde's wording are the service's inside.
+const RUST_WORDING: [&str; 6] = ["struct ", "i64", "i32", "`", "expected ", "invalid type"];
 
 /// Sends every case that applies to `pair` (serving at `customers` and `orders`) and
 /// fails with the list of every answer that was not the problem the case names.
@@ -144,13 +232,19 @@ pub async fn answers_each_with_its_problem(
         };
         let url = format!("{base}{version}{}", case.path);
         let request = match &case.body {
-            None => http.get(&url),
+            None => http.request(case.method.clone(), &url),
             Some((content_type, body)) => http
-                .post(&url)
+                .request(case.method.clone(), &url)
                 .header("content-type", *content_type)
                 .body(body.clone()),
         };
-        let response = request.send().await.expect("the service answers");
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(err) => {
+                wrong.push(format!("{url}\n    no answer: {err}"));
+                continue;
+            }
+        };
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -160,7 +254,15 @@ pub async fn answers_each_with_its_problem(
             .to_owned();
         let body: serde_json::Value = response.json().await.unwrap_or_default();
         let problem = body["type"].as_str().unwrap_or_default();
+        let detail = body["detail"].as_str().unwrap_or_default();
+        let names_field = case
+            .field
+            .is_none_or(|field| body["field"] == field || detail.contains(field));
+        let text = format!("{} {detail}", body["title"]);
+        let internal = RUST_WORDING.iter().find(|word| text.contains(*word));
         if status != case.status
+            || !names_field
+            || internal.is_some()
             || content_type != "application/problem+json"
             || problem != case.problem
             || body["status"] != case.status
@@ -170,8 +272,8 @@ pub async fn answers_each_with_its_problem(
             let sent = case.body.as_ref().map_or("", |(_, b)| b.as_str());
             let sent: String = sent.chars().take(80).collect();
             wrong.push(format!(
-                "{url} {sent}\n    expected {} {}, got {status} {content_type} {body}",
-                case.status, case.problem
+                "{} {url} {sent}\n    expected {} {} naming {:?}, got {status} {content_type} {body}",
+                case.method, case.status, case.problem, case.field
             ));
         }
     }

@@ -4,18 +4,60 @@
 //! wrappers keep axum's status choice (400 syntax, 415 content type, 413 size, 422 shape)
 //! and hand the rejection to [`Rejection`], which decides what the client is told.
 
-use axum::extract::{FromRequest, FromRequestParts, RawPathParams};
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::Rejection;
 
-/// JSON in and out; bad bodies are rejected with problem+json.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(Rejection))]
+/// JSON in and out; bad bodies are rejected with problem+json. A request body is a JSON
+/// object, always: serde would also read a struct from an array of its fields in order
+/// (`[1, 2]` placed an order), a shape no document here describes.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Rejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Rejection> {
+        let axum::Json(Object(value)) = axum::Json::from_request(request, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// `T`, read only from a JSON object.
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(ObjectVisitor(PhantomData))
+            .map(Object)
+    }
+}
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
@@ -233,6 +275,16 @@ mod tests {
         for (body, status, problem_type) in [
             (
                 "[]",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/invalid-body",
+            ),
+            (
+                r#"[1, "5", null]"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "/problems/invalid-body",
+            ),
+            (
+                "5",
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "/problems/invalid-body",
             ),

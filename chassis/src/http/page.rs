@@ -7,6 +7,11 @@ pub const DEFAULT_LIMIT: i64 = 50;
 /// The largest page a client may ask for.
 pub const MAX_LIMIT: i64 = 200;
 
+/// The furthest a client may page. Far beyond any table here, and far from `i64::MAX`:
+/// `offset + limit` must never overflow (it did, and dropped the connection), and an
+/// `OFFSET` makes Postgres read and discard that many rows, so a bound also bounds the cost.
+pub const MAX_OFFSET: i64 = 1_000_000;
+
 /// `?limit=&offset=` as sent by the client.
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct PageParams {
@@ -29,9 +34,56 @@ impl PageParams {
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(format!("limit must be between 1 and {MAX_LIMIT}"));
         }
-        if offset < 0 {
-            return Err("offset must not be negative".to_owned());
+        if !(0..=MAX_OFFSET).contains(&offset) {
+            return Err(format!("offset must be between 0 and {MAX_OFFSET}"));
         }
         Ok(Page { limit, offset })
+    }
+}
+
+impl Page {
+    /// The next page's offset, when rows remain after this page.
+    pub fn next(self, total: i64) -> Option<i64> {
+        self.offset
+            .checked_add(self.limit)
+            .filter(|next| *next < total)
+    }
+
+    /// The previous page's offset, when this page is not the first.
+    pub fn prev(self) -> Option<i64> {
+        (self.offset > 0).then(|| self.offset.saturating_sub(self.limit).max(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(limit: Option<i64>, offset: Option<i64>) -> Result<Page, String> {
+        PageParams { limit, offset }.page()
+    }
+
+    #[test]
+    fn refuses_an_offset_beyond_the_bound_and_names_it() {
+        for offset in [-1, MAX_OFFSET + 1, i64::MAX] {
+            let message = page(Some(MAX_LIMIT), Some(offset)).unwrap_err();
+            assert!(message.starts_with("offset "), "{message}");
+        }
+    }
+
+    #[test]
+    fn links_pages_without_overflowing() {
+        let last = page(Some(MAX_LIMIT), Some(MAX_OFFSET)).unwrap();
+        let first = page(None, None).unwrap();
+
+        assert_eq!(last.next(i64::MAX), Some(MAX_OFFSET + MAX_LIMIT));
+        assert_eq!(last.prev(), Some(MAX_OFFSET - MAX_LIMIT));
+        assert_eq!(first.next(DEFAULT_LIMIT), None);
+        assert_eq!(first.prev(), None);
+        let odd = Page {
+            limit: 50,
+            offset: 20,
+        };
+        assert_eq!(odd.prev(), Some(0));
     }
 }

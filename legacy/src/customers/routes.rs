@@ -145,17 +145,21 @@ async fn update(
 /// checked with the orders team's status values.
 async fn remove(State(svc): State<Service>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     let table = svc.table().await?;
-    let mut tx = svc.pool.begin().await?;
-    if !db::lock(&mut tx, &table, id).await? {
-        return Err(ApiError::NotFound(id));
-    }
-    let count = db::open_order_count(&mut tx, id).await?;
-    if count > 0 {
-        return Err(ApiError::HasOpenOrders { id, count });
-    }
-    db::delete(&mut tx, &table, id).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    // To its end even if the client hangs up: see `chassis::db::to_completion`.
+    chassis::db::to_completion(async move {
+        let mut tx = svc.pool.begin().await?;
+        if !db::lock(&mut tx, &table, id).await? {
+            return Err(ApiError::NotFound(id));
+        }
+        let count = db::open_order_count(&mut tx, id).await?;
+        if count > 0 {
+            return Err(ApiError::HasOpenOrders { id, count });
+        }
+        db::delete(&mut tx, &table, id).await?;
+        tx.commit().await?;
+        Ok(StatusCode::NO_CONTENT)
+    })
+    .await
 }
 
 /// The customer statuses this service knows.

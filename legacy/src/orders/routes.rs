@@ -134,25 +134,31 @@ async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let total = validate::total(body.total)?;
     let table = svc.table().await?;
-    let mut tx = svc.pool.begin().await?;
-    match db::customer_status(&mut tx, body.customer_id)
-        .await?
-        .as_deref()
-    {
-        None => return Err(ApiError::UnknownCustomer(body.customer_id)),
-        Some("active") => {}
-        Some(other) => {
-            return Err(ApiError::CustomerNotActive(
-                body.customer_id,
-                other.to_owned(),
-            ));
+    // A client that hangs up cancels this handler, and a transaction cancelled inside its
+    // `BEGIN` stays open on the pooled connection (sqlx 0.8): the work runs to its end.
+    let order = chassis::db::to_completion(async move {
+        let mut tx = svc.pool.begin().await?;
+        match db::customer_status(&mut tx, body.customer_id)
+            .await?
+            .as_deref()
+        {
+            None => return Err(ApiError::UnknownCustomer(body.customer_id)),
+            Some("active") => {}
+            Some(other) => {
+                return Err(ApiError::CustomerNotActive(
+                    body.customer_id,
+                    other.to_owned(),
+                ));
+            }
         }
-    }
-    let id = db::insert(&mut tx, &table, body.customer_id, total).await?;
-    let order = db::find(&mut *tx, &table, id)
-        .await?
-        .ok_or(ApiError::NotFound(id))?;
-    tx.commit().await?;
+        let id = db::insert(&mut tx, &table, body.customer_id, total).await?;
+        let order = db::find(&mut *tx, &table, id)
+            .await?
+            .ok_or(ApiError::NotFound(id))?;
+        tx.commit().await?;
+        Ok(order)
+    })
+    .await?;
     Ok(created(order))
 }
 
@@ -167,13 +173,18 @@ async fn guest_checkout(
     let phone = validate::phone(body.phone.as_deref())?;
     let total = validate::total(body.total)?;
     let table = svc.table().await?;
-    let mut tx = svc.pool.begin().await?;
-    let customer_id = db::insert_guest_customer(&mut tx, &name, &email, phone.as_deref()).await?;
-    let id = db::insert(&mut tx, &table, customer_id, total).await?;
-    let order = db::find(&mut *tx, &table, id)
-        .await?
-        .ok_or(ApiError::NotFound(id))?;
-    tx.commit().await?;
+    let order = chassis::db::to_completion(async move {
+        let mut tx = svc.pool.begin().await?;
+        let customer_id =
+            db::insert_guest_customer(&mut tx, &name, &email, phone.as_deref()).await?;
+        let id = db::insert(&mut tx, &table, customer_id, total).await?;
+        let order = db::find(&mut *tx, &table, id)
+            .await?
+            .ok_or(ApiError::NotFound(id))?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(order)
+    })
+    .await?;
     Ok(created(order))
 }
 
@@ -209,23 +220,26 @@ async fn update(
         .into());
     }
     let table = svc.table().await?;
-    let mut tx = svc.pool.begin().await?;
-    let current = db::lock_status(&mut tx, &table, id)
-        .await?
-        .ok_or(ApiError::NotFound(id))?;
-    if !transition_allowed(&current, &body.status) {
-        return Err(ApiError::InvalidTransition {
-            id,
-            from: current,
-            to: body.status,
-        });
-    }
-    db::set_status(&mut tx, &table, id, &body.status).await?;
-    let order = db::find(&mut *tx, &table, id)
-        .await?
-        .ok_or(ApiError::NotFound(id))?;
-    tx.commit().await?;
-    Ok(Json(order))
+    chassis::db::to_completion(async move {
+        let mut tx = svc.pool.begin().await?;
+        let current = db::lock_status(&mut tx, &table, id)
+            .await?
+            .ok_or(ApiError::NotFound(id))?;
+        if !transition_allowed(&current, &body.status) {
+            return Err(ApiError::InvalidTransition {
+                id,
+                from: current,
+                to: body.status,
+            });
+        }
+        db::set_status(&mut tx, &table, id, &body.status).await?;
+        let order = db::find(&mut *tx, &table, id)
+            .await?
+            .ok_or(ApiError::NotFound(id))?;
+        tx.commit().await?;
+        Ok(Json(order))
+    })
+    .await
 }
 
 async fn remove(State(svc): State<Service>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {

@@ -4,7 +4,7 @@
 
 use chassis::http::page::Page;
 use rust_decimal::Decimal;
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 
 use crate::shape::OrdersTable;
@@ -83,34 +83,57 @@ pub async fn insert(
     .await
 }
 
+/// Places an order and, given `(key, request_hash)`, remembers its idempotency key, in one
+/// transaction. `None` when another request took the key first: nothing is written.
+#[tracing::instrument(skip(pool, t))]
+pub async fn place(
+    pool: &PgPool,
+    t: &OrdersTable,
+    customer_id: i64,
+    total: Decimal,
+    key: Option<(String, String)>,
+) -> sqlx::Result<Option<Order>> {
+    let mut tx = pool.begin().await?;
+    let order = insert(&mut tx, t, customer_id, total).await?;
+    if let Some((key, request_hash)) = key
+        && !remember_key(&mut tx, &key, &request_hash, order.id).await?
+    {
+        return Ok(None); // dropping `tx` rolls the order back
+    }
+    tx.commit().await?;
+    Ok(Some(order))
+}
+
 /// The order an idempotency key already produced, with the hash of the request that used it.
-#[tracing::instrument(skip(conn))]
+#[tracing::instrument(skip(executor))]
 pub async fn idempotent_order(
-    conn: &mut PgConnection,
+    executor: impl PgExecutor<'_>,
     key: &str,
 ) -> sqlx::Result<Option<(String, i64)>> {
     sqlx::query_as("SELECT request_hash, order_id FROM orders.idempotency_keys WHERE key = $1")
         .bind(key)
-        .fetch_optional(conn)
+        .fetch_optional(executor)
         .await
 }
 
+/// Whether the key was free (and is now this order's).
 #[tracing::instrument(skip(conn))]
-pub async fn remember_key(
+async fn remember_key(
     conn: &mut PgConnection,
     key: &str,
     request_hash: &str,
     order_id: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO orders.idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)",
+) -> sqlx::Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO orders.idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)
+         ON CONFLICT (key) DO NOTHING",
     )
     .bind(key)
     .bind(request_hash)
     .bind(order_id)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(inserted.rows_affected() == 1)
 }
 
 /// The order's status, in the API's words, locked until the transaction ends.

@@ -29,6 +29,8 @@ pub enum ApiError {
     InvalidTransition { id: i64, from: String, to: String },
     #[error("idempotency key reused for another request")]
     IdempotencyKeyReused,
+    #[error("the order {0} this idempotency key created was deleted")]
+    OrderDeleted(i64),
     /// The customers service could not confirm the customer or register the guest: fail
     /// closed, whether it is unreachable or refused this service's call.
     #[error("customers call failed: {0}")]
@@ -63,6 +65,9 @@ impl ApiError {
                 .detail(format!("Order {id} is {from}; it cannot become {to}.")),
             Self::IdempotencyKeyReused => Problem::new(unprocessable, "idempotency-key-reused", "Idempotency key reused")
                 .detail("This Idempotency-Key was used for a different order; use a new key for a new order."),
+            Self::OrderDeleted(id) => Problem::new(StatusCode::GONE, "order-deleted", "Order deleted")
+                .detail(format!("This Idempotency-Key created order {id}, which has since been deleted; nothing was placed. Use a new key for a new order."))
+                .with("order_id", *id),
             Self::Customers(err) => match err.retry_after_secs() {
                 // Down, hanging, failing or shedding load: it may be back soon.
                 Some(seconds) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "dependency-unavailable", "Customer service unavailable")

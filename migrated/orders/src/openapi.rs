@@ -160,6 +160,13 @@ pub(crate) fn money() -> Object {
 pub(crate) fn money_input() -> Object {
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
+        // Each keyword constrains only the type it is about: the bounds a number, the
+        // pattern (0.01 to 1000000.00, at most two decimals) a string.
+        .exclusive_minimum(Some(0))
+        .maximum(Some(1_000_000))
+        .pattern(Some(
+            "^(0\\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,5}(\\.[0-9]{1,2})?|1000000(\\.0{1,2})?)$",
+        ))
         .description(Some(
             "A decimal amount: a string, or a number. Greater than 0, at most two decimals, \
              at most 1000000.00.",

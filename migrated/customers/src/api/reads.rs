@@ -92,9 +92,8 @@ pub(super) async fn list(
         total,
         _links: PageLinks {
             self_: Link { href: self_href },
-            next: (paged && page.offset + page.limit < total)
-                .then(|| link(page.offset + page.limit)),
-            prev: (paged && page.offset > 0).then(|| link((page.offset - page.limit).max(0))),
+            next: page.next(total).filter(|_| paged).map(link),
+            prev: page.prev().filter(|_| paged).map(link),
         },
         items: customers
             .into_iter()

@@ -138,11 +138,15 @@ pub(super) struct ListParams {
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub(super) limit: Option<i64>,
     /// How many customers to skip: 0 or more, 0 when absent.
-    #[param(minimum = 0, example = 0)]
+    #[param(minimum = 0, maximum = 1000000, example = 0)]
     pub(super) offset: Option<i64>,
     /// Comma-separated ids: the batch lookup (1 to 200 ids; unknown ids are absent from
     /// the answer, which is not paged).
-    #[param(example = "1,2,3")]
+    #[param(
+        example = "1,2,3",
+        min_length = 1,
+        pattern = "^[0-9]{1,18}(,[0-9]{1,18}){0,199}$"
+    )]
     pub(super) ids: Option<String>,
 }
 
@@ -150,11 +154,28 @@ pub(super) struct ListParams {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateCustomer {
-    #[schema(example = "Ada Lovelace")]
+    /// 1 to 200 characters, not all spaces, no control characters.
+    #[schema(
+        example = "Ada Lovelace",
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF][^\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*$"
+    )]
     pub(super) name: String,
-    #[schema(format = "email", example = "ada@example.com")]
+    /// An address like name@example.com: no spaces or control characters.
+    #[schema(
+        format = "email",
+        example = "ada@example.com",
+        max_length = 254,
+        pattern = "^[^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]+@[^\\s@.\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF][^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*\\.[^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*[^\\s@.\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]$"
+    )]
     pub(super) email: String,
-    #[schema(example = "+44 20 7946 0018")]
+    /// Digits, spaces, `+ - ( )`, with at least one digit.
+    #[schema(
+        example = "+44 20 7946 0018",
+        max_length = 32,
+        pattern = "^[0-9 +()-]*[0-9][0-9 +()-]*$"
+    )]
     pub(super) phone: Option<String>,
 }
 
@@ -162,9 +183,22 @@ pub(super) struct CreateCustomer {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateCustomer {
+    /// 1 to 200 characters, not all spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF][^\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*$"
+    )]
     pub(super) name: Option<String>,
-    #[schema(format = "email")]
+    /// An address like name@example.com: no spaces or control characters.
+    #[schema(
+        format = "email",
+        max_length = 254,
+        pattern = "^[^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]+@[^\\s@.\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF][^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*\\.[^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*[^\\s@.\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]$"
+    )]
     pub(super) email: Option<String>,
+    /// Digits, spaces, `+ - ( )`, with at least one digit.
+    #[schema(max_length = 32, pattern = "^[0-9 +()-]*[0-9][0-9 +()-]*$")]
     pub(super) phone: Option<String>,
     #[schema(schema_with = crate::openapi::customer_status_change)]
     pub(super) status: Option<String>,

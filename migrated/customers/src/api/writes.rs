@@ -74,7 +74,7 @@ pub(super) async fn create(
     tag = "customers",
     params(
         ("id" = i64, Path, description = "The customer's id."),
-        ("If-Match" = Option<String>, Header, nullable = false, description = "The ETag the client read; `*` for any."),
+        ("If-Match" = Option<String>, Header, nullable = false, min_length = 1, pattern = "^(\\*|\"[0-9]{1,9}\")$", description = "The ETag the client read; `*` for any."),
     ),
     request_body = UpdateCustomer,
     responses(

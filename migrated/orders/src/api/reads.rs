@@ -79,8 +79,8 @@ pub(super) async fn list(
         total,
         _links: PageLinks {
             self_: link(page.offset),
-            next: (page.offset + page.limit < total).then(|| link(page.offset + page.limit)),
-            prev: (page.offset > 0).then(|| link((page.offset - page.limit).max(0))),
+            next: page.next(total).map(link),
+            prev: page.prev().map(link),
         },
     };
     Ok(with_warning(&customers, Json(body)))

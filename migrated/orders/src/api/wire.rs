@@ -159,7 +159,7 @@ pub(super) struct ListParams {
     #[param(minimum = 1, maximum = 200, example = 50)]
     pub(super) limit: Option<i64>,
     /// How many orders to skip: 0 or more, 0 when absent.
-    #[param(minimum = 0, example = 0)]
+    #[param(minimum = 0, maximum = 1000000, example = 0)]
     pub(super) offset: Option<i64>,
 }
 
@@ -177,11 +177,28 @@ pub(super) struct PlaceOrder {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GuestCheckout {
-    #[schema(example = "Guest Buyer")]
+    /// 1 to 200 characters, not all spaces, no control characters.
+    #[schema(
+        example = "Guest Buyer",
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF][^\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*$"
+    )]
     pub(super) name: String,
-    #[schema(format = "email", example = "guest@example.com")]
+    /// An address like name@example.com: no spaces or control characters.
+    #[schema(
+        format = "email",
+        example = "guest@example.com",
+        max_length = 254,
+        pattern = "^[^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]+@[^\\s@.\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF][^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*\\.[^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*[^\\s@.\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]$"
+    )]
     pub(super) email: String,
-    #[schema(example = "+44 20 7946 0018")]
+    /// Digits, spaces, `+ - ( )`, with at least one digit.
+    #[schema(
+        example = "+44 20 7946 0018",
+        max_length = 32,
+        pattern = "^[0-9 +()-]*[0-9][0-9 +()-]*$"
+    )]
     pub(super) phone: Option<String>,
     #[schema(schema_with = crate::openapi::money_input)]
     pub(super) total: Decimal,

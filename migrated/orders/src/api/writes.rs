@@ -47,13 +47,14 @@ async fn confirm_customer(
     operation_id = "placeOrder",
     tag = "orders",
     params(
-        ("Idempotency-Key" = Option<String>, Header, nullable = false, description = "1 to 200 visible ASCII characters; a retry with the same key and body returns the first order."),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 200, pattern = "^[!-~]([ -~]*[!-~])?$", description = "1 to 200 visible ASCII characters; a retry with the same key and body returns the first order, or 410 if that order was deleted since."),
     ),
     request_body = PlaceOrder,
     responses(
         (status = 201, description = "The new order (or, for a retried key, the first one).", body = OrderBody, headers(("Location" = String, description = "The new order's URL."))),
         (status = 400, description = "The body is not JSON: `/problems/malformed-json` or `Idempotency-Key` is malformed (`/problems/invalid-query`).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`); the customer does not exist (`/problems/unknown-customer`) or is not active (`/problems/customer-not-active`), both with `customer_id`; or the `Idempotency-Key` was used for another order (`/problems/idempotency-key-reused`).", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The `Idempotency-Key` created an order that was deleted since: `/problems/order-deleted`, with `order_id`; nothing was placed.", body = Problem, content_type = "application/problem+json"),
         BodyRefused, Always, CustomersFailing,
     ),
 )]
@@ -83,20 +84,21 @@ pub(super) async fn create(
         return created(&state, order, &request_id).await;
     }
     let customer = confirm_customer(&state, body.customer_id, &request_id).await?;
-    let mut tx = state.pool.begin().await?;
-    let order = db::insert(&mut tx, &table, customer.id, total).await?;
-    if let Some(key) = &key
-        && let Err(err) = db::remember_key(&mut tx, key, &request_hash, order.id).await
-    {
+    let (pool, customer_id) = (state.pool.clone(), customer.id);
+    let remembered = key.clone().map(|key| (key, request_hash.clone()));
+    let placed = chassis::db::to_completion(async move {
+        db::place(&pool, &table, customer_id, total, remembered).await
+    })
+    .await?;
+    let Some(order) = placed else {
         // Two requests with one key raced; the other one won. Answer with its order.
-        drop(tx);
-        tracing::info!(%err, "idempotency key taken concurrently");
-        return match replay(&state, &table, key, &request_hash).await? {
+        tracing::info!("idempotency key taken concurrently");
+        let key = key.unwrap_or_default();
+        return match replay(&state, &table, &key, &request_hash).await? {
             Some(order) => created(&state, order, &request_id).await,
-            None => Err(err.into()),
+            None => Err(ApiError::IdempotencyKeyReused),
         };
-    }
-    tx.commit().await?;
+    };
     let known = Customers::Known(HashMap::from([(customer.id, customer)]));
     Ok(created_response(OrderBody::new(
         order,
@@ -105,17 +107,23 @@ pub(super) async fn create(
     )))
 }
 
+/// The order a key already produced. One query at a time, each on a connection of its
+/// own: holding one connection while asking the pool for another let 20 concurrent
+/// replays take every connection and wait for each other until they all timed out.
 async fn replay(
     state: &Service,
     table: &OrdersTable,
     key: &str,
     request_hash: &str,
 ) -> Result<Option<Order>, ApiError> {
-    let mut conn = state.pool.acquire().await?;
-    match db::idempotent_order(&mut conn, key).await? {
+    match db::idempotent_order(&state.pool, key).await? {
         None => Ok(None),
         Some((hash, _)) if hash != request_hash => Err(ApiError::IdempotencyKeyReused),
-        Some((_, order_id)) => Ok(db::find(&state.pool, table, order_id).await?),
+        Some((_, order_id)) => match db::find(&state.pool, table, order_id).await? {
+            Some(order) => Ok(Some(order)),
+            // The key outlives its order, so a late retry cannot place the order again.
+            None => Err(ApiError::OrderDeleted(order_id)),
+        },
     }
 }
 
@@ -190,9 +198,12 @@ pub(super) async fn guest_checkout(
         Err(err) => return Err(err.into()),
     };
     let table = state.table().await?;
-    let mut tx = state.pool.begin().await?;
-    let order = db::insert(&mut tx, &table, customer.id, total).await?;
-    tx.commit().await?;
+    let (pool, customer_id) = (state.pool.clone(), customer.id);
+    let order = chassis::db::to_completion(async move {
+        db::place(&pool, &table, customer_id, total, None).await
+    })
+    .await?
+    .ok_or(ApiError::IdempotencyKeyReused)?;
     let known = Customers::Known(HashMap::from([(customer.id, customer)]));
     Ok(created_response(OrderBody::new(
         order,
@@ -244,19 +255,24 @@ pub(super) async fn update(
         .into());
     }
     let table = state.table().await?;
-    let mut tx = state.pool.begin().await?;
-    let current = db::lock_status(&mut tx, &table, id)
-        .await?
-        .ok_or(ApiError::NotFound(id))?;
-    if !transition_allowed(&current, &body.status) {
-        return Err(ApiError::InvalidTransition {
-            id,
-            from: current,
-            to: body.status,
-        });
-    }
-    let order = db::set_status(&mut tx, &table, id, &body.status).await?;
-    tx.commit().await?;
+    let pool = state.pool.clone();
+    let order = chassis::db::to_completion(async move {
+        let mut tx = pool.begin().await?;
+        let current = db::lock_status(&mut tx, &table, id)
+            .await?
+            .ok_or(ApiError::NotFound(id))?;
+        if !transition_allowed(&current, &body.status) {
+            return Err(ApiError::InvalidTransition {
+                id,
+                from: current,
+                to: body.status,
+            });
+        }
+        let order = db::set_status(&mut tx, &table, id, &body.status).await?;
+        tx.commit().await?;
+        Ok(order)
+    })
+    .await?;
     let customers = customers_of(&state, std::slice::from_ref(&order), &request_id).await;
     Ok(with_warning(
         &customers,

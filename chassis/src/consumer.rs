@@ -4,11 +4,13 @@
 //! request id forwarded so one id follows the call across services.
 //!
 //! It moves JSON and status codes. What the JSON means is the consumer's business: each
-//! service decodes into its own types, holding only the fields it reads.
+//! service decodes into its own types, holding only the fields it reads, straight from
+//! the bytes: a success is decoded once, into that type, with no `serde_json::Value` in
+//! between (building one cost a fifth of the CPU of a page of 50).
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -75,6 +77,15 @@ impl UpstreamError {
     }
 }
 
+/// Why an upstream could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidUpstream {
+    #[error("the upstream base URL {url} is not an http(s) URL: {reason}")]
+    Url { url: String, reason: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
 /// One attempt's failure, sorted into "worth retrying" and "an answer".
 #[derive(Debug, thiserror::Error)]
 enum Attempt {
@@ -89,6 +100,8 @@ enum Attempt {
 pub struct Upstream {
     name: &'static str,
     base_url: String,
+    /// `base_url` parsed once; each call sets its path and query on a copy.
+    base: Url,
     http: reqwest::Client,
     breaker: CircuitBreaker,
     config: UpstreamConfig,
@@ -100,7 +113,16 @@ impl Upstream {
         name: &'static str,
         base_url: &str,
         config: UpstreamConfig,
-    ) -> Result<Self, reqwest::Error> {
+    ) -> Result<Self, InvalidUpstream> {
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let invalid = |reason: String| InvalidUpstream::Url {
+            url: base_url.clone(),
+            reason,
+        };
+        let base = Url::parse(&base_url).map_err(|err| invalid(err.to_string()))?;
+        if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
+            return Err(invalid("not an http(s) base".to_owned()));
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.attempt_timeout)
@@ -110,7 +132,8 @@ impl Upstream {
             .build()?;
         Ok(Self {
             name,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            base_url,
+            base,
             http,
             breaker: CircuitBreaker::new(name, config.breaker),
             config,
@@ -165,11 +188,11 @@ impl Upstream {
         request_id: &str,
         idempotent: bool,
     ) -> Result<T, UpstreamError> {
-        let url = format!("{}{path}", self.base_url);
+        let url = self.url(path);
         let attempt = || async {
             let mut request = self
                 .http
-                .request(method.clone(), &url)
+                .request(method.clone(), url.clone())
                 .header(REQUEST_ID, request_id);
             if let Some(body) = body {
                 request = request.json(body);
@@ -186,11 +209,11 @@ impl Upstream {
             if owner_unavailable(status) {
                 return Err(Attempt::Transient(format!("answered {status}")));
             }
-            let json: serde_json::Value =
-                serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
             if status.is_success() {
-                Ok(json)
+                Ok(bytes)
             } else {
+                // A refusal is rare and read as a document by the caller: a `Value` here.
+                let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
                 Err(Attempt::Answer(status, json))
             }
         };
@@ -212,7 +235,7 @@ impl Upstream {
             }
         };
         match outcome {
-            Ok(json) => serde_json::from_value(json).map_err(|err| {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
                 let reason = err.to_string();
                 tracing::warn!(upstream = self.name, %url, %reason, "upstream answered unreadably");
                 UpstreamError::Unreadable {
@@ -262,6 +285,21 @@ fn owner_unavailable(status: StatusCode) -> bool {
     )
 }
 
+impl Upstream {
+    /// `path` (with its query, if any) on the owner's base URL, without parsing the base
+    /// again.
+    fn url(&self, path: &str) -> Url {
+        let (path, query) = match path.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path, None),
+        };
+        let mut url = self.base.clone();
+        url.set_path(path);
+        url.set_query(query);
+        url
+    }
+}
+
 fn describe(err: &reqwest::Error) -> String {
     if err.is_timeout() {
         "timed out".to_owned()
@@ -287,6 +325,57 @@ mod tests {
             assert!(!owner_unavailable(
                 StatusCode::from_u16(status).unwrap_or_default()
             ));
+        }
+    }
+
+    use std::time::Duration;
+
+    use super::{InvalidUpstream, Upstream, UpstreamConfig};
+    use crate::resilience::{BreakerConfig, RetryPolicy};
+
+    fn config() -> UpstreamConfig {
+        UpstreamConfig {
+            connect_timeout: Duration::from_millis(10),
+            attempt_timeout: Duration::from_millis(10),
+            budget: Duration::from_millis(10),
+            retry: RetryPolicy {
+                max_attempts: 1,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(1),
+            },
+            breaker: BreakerConfig {
+                failure_threshold: 1,
+                open_for: Duration::from_millis(1),
+            },
+        }
+    }
+
+    #[test]
+    fn puts_a_path_and_its_query_on_the_base_parsed_once() -> Result<(), InvalidUpstream> {
+        let upstream = Upstream::new("owner", "http://127.0.0.1:8101/", config())?;
+
+        assert_eq!(upstream.base_url(), "http://127.0.0.1:8101");
+        assert_eq!(
+            upstream.url("/v1/customers?ids=1,2").as_str(),
+            "http://127.0.0.1:8101/v1/customers?ids=1,2"
+        );
+        assert_eq!(
+            upstream.url("/v1/customers/7").as_str(),
+            "http://127.0.0.1:8101/v1/customers/7"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_a_base_that_is_not_an_http_url() {
+        for base in ["127.0.0.1:8101", "mailto:owner@example.com", "not a url"] {
+            assert!(
+                matches!(
+                    Upstream::new("owner", base, config()),
+                    Err(InvalidUpstream::Url { .. })
+                ),
+                "{base}"
+            );
         }
     }
 }

@@ -17,8 +17,13 @@ pub const DEFAULT_FILTER: &str = "info,sqlx=warn,testcontainers=warn,bollard=war
 /// Installs the global subscriber. Safe to call twice (the second call does nothing), so
 /// tests and binaries can both call it.
 pub fn init() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    init_with_default(DEFAULT_FILTER);
+}
+
+/// Like [`init`], with `default` as the filter when `RUST_LOG` is unset: a benchmark
+/// measures the services, not the terminal, so it logs warnings only unless asked.
+pub fn init_with_default(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -2,7 +2,8 @@
 //! crate), and the tools around the two pairs: `kit matrix` ships every scenario to both
 //! pairs and prints what each consumer flow observed; `kit postgres` starts a disposable
 //! Postgres and prints its URL, for sessions that want one server for several commands;
-//! `kit soak` runs a pair under load with a fault and reconciles every write.
+//! `kit soak` runs a pair under load with a fault and reconciles every write; `kit bench`
+//! measures both pairs against each other and against the floor.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +48,30 @@ enum Command {
         #[command(flatten)]
         passwords: Passwords,
     },
+    /// Measure what owning your data costs: both pairs, interleaved, against the floor.
+    ///
+    /// Starts both pairs on one Postgres (fresh databases from the templates), warms up,
+    /// then runs every workload on legacy and migrated in turn, round after round, and
+    /// prints p50/p90/p99 at concurrency 1, throughput at --concurrency, the ratio
+    /// migrated/legacy with its spread across rounds, each migrated figure as a multiple
+    /// of the floor measured in the same run, and the SQL statements and HTTP calls of
+    /// one operation. Logs at warn unless RUST_LOG says otherwise. Build with --release.
+    Bench {
+        /// Postgres to make the databases on (admin credentials; they are dropped when
+        /// done). Without it, a disposable container (needs Docker).
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<DatabaseUrl>,
+        #[command(flatten)]
+        settings: lab::bench::Settings,
+        /// Also write the tables as Markdown to this file.
+        #[arg(long, value_name = "PATH")]
+        markdown: Option<PathBuf>,
+        /// Also write the chart of ratios and floors as SVG to this file.
+        #[arg(long, value_name = "PATH")]
+        svg: Option<PathBuf>,
+        #[command(flatten)]
+        passwords: Passwords,
+    },
     #[command(flatten)]
     Migration(kit::cli::Command),
     /// Start a disposable Postgres container, print its URL, and remove it on Ctrl-C.
@@ -78,6 +103,22 @@ async fn main() -> ExitCode {
                 Err(err) => {
                     eprintln!("kit matrix: {err:#}");
                     ExitCode::from(2)
+                }
+            }
+        }
+        Command::Bench {
+            database_url,
+            settings,
+            markdown,
+            svg,
+            passwords,
+        } => {
+            chassis::telemetry::init_with_default("warn");
+            match run_bench(database_url, settings, markdown, svg, passwords).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("kit bench: {err:#}");
+                    ExitCode::FAILURE
                 }
             }
         }
@@ -178,6 +219,48 @@ async fn run_matrix(
     })
     .await?;
     Ok(agrees.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+/// Runs the bench and writes its table, Markdown and chart.
+async fn run_bench(
+    database_url: Option<DatabaseUrl>,
+    settings: lab::bench::Settings,
+    markdown: Option<PathBuf>,
+    svg: Option<PathBuf>,
+    passwords: Passwords,
+) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) && !settings.quick {
+        eprintln!("kit bench: a debug build measures the compiler's debug code; use --release");
+    }
+    lab::postgres::with_postgres(database_url, |admin, interrupted| async move {
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]")
+                .context("progress bar template")?,
+        );
+        let databases = Databases::new(admin, &format!("kit_bench_{}", std::process::id()));
+        let report = tokio::select! {
+            report = lab::bench::run(&databases, &passwords, &settings, &bar) => report,
+            () = interrupted.cancelled() => Err(anyhow::anyhow!("interrupted")),
+        };
+        bar.finish_and_clear();
+        let dropped = databases.drop_templates().await;
+        let report = report?;
+        dropped.context("dropping the bench's templates")?;
+        print!("{}", report.to_text());
+        if let Some(path) = &markdown {
+            let command: Vec<String> = std::env::args().skip(1).collect();
+            let page = report.to_page(&command.join(" "));
+            std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?;
+            println!("Markdown: {}", path.display());
+        }
+        if let Some(path) = &svg {
+            std::fs::write(path, lab::bench::chart::to_svg(&report)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("SVG: {}", path.display());
+        }
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]

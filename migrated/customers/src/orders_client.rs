@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use chassis::consumer::{Upstream, UpstreamConfig, UpstreamError};
+use chassis::consumer::{InvalidUpstream, Upstream, UpstreamConfig, UpstreamError};
 use chassis::resilience::{BreakerConfig, RetryPolicy};
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -51,7 +51,7 @@ pub struct OrdersClient {
 }
 
 impl OrdersClient {
-    pub fn new(base_url: &str, config: UpstreamConfig) -> Result<Self, reqwest::Error> {
+    pub fn new(base_url: &str, config: UpstreamConfig) -> Result<Self, InvalidUpstream> {
         Ok(Self {
             upstream: Upstream::new("orders", base_url, config)?,
         })

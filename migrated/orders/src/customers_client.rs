@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chassis::consumer::{Upstream, UpstreamConfig, UpstreamError};
+use chassis::consumer::{InvalidUpstream, Upstream, UpstreamConfig, UpstreamError};
 use chassis::resilience::{BreakerConfig, RetryPolicy};
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +66,7 @@ pub struct CustomersClient {
 }
 
 impl CustomersClient {
-    pub fn new(base_url: &str, config: UpstreamConfig) -> Result<Self, reqwest::Error> {
+    pub fn new(base_url: &str, config: UpstreamConfig) -> Result<Self, InvalidUpstream> {
         Ok(Self {
             upstream: Upstream::new("customers", base_url, config)?,
         })

@@ -39,6 +39,19 @@ impl Reach {
     }
 }
 
+/// `chassis::db::to_completion` in the request's reach: the work runs in a task of its own,
+/// and a task-local does not follow a spawned task by itself (without this, a contract-mode
+/// write would reach into the tables, and be refused).
+pub(crate) async fn to_completion<T, E>(
+    work: impl Future<Output = Result<T, E>> + Send + 'static,
+) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<sqlx::Error> + Send + 'static,
+{
+    chassis::db::to_completion(REACH.scope(Reach::current(), work)).await
+}
+
 /// `router`, each of its requests served in `reach`.
 pub(crate) fn scoped(router: Router, reach: Reach) -> Router {
     router.layer(middleware::from_fn(move |request: Request, next: Next| {

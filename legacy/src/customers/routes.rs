@@ -146,7 +146,7 @@ async fn update(
 async fn remove(State(svc): State<Service>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     let table = svc.table().await?;
     // To its end even if the client hangs up: see `chassis::db::to_completion`.
-    chassis::db::to_completion(async move {
+    crate::reach::to_completion(async move {
         let mut tx = svc.pool.begin().await?;
         if !db::lock(&mut tx, &table, id).await? {
             return Err(ApiError::NotFound(id));

@@ -136,7 +136,7 @@ async fn create(
     let table = svc.table().await?;
     // A client that hangs up cancels this handler, and a transaction cancelled inside its
     // `BEGIN` stays open on the pooled connection (sqlx 0.8): the work runs to its end.
-    let order = chassis::db::to_completion(async move {
+    let order = crate::reach::to_completion(async move {
         let mut tx = svc.pool.begin().await?;
         match db::customer_status(&mut tx, body.customer_id)
             .await?
@@ -173,7 +173,7 @@ async fn guest_checkout(
     let phone = validate::phone(body.phone.as_deref())?;
     let total = validate::total(body.total)?;
     let table = svc.table().await?;
-    let order = chassis::db::to_completion(async move {
+    let order = crate::reach::to_completion(async move {
         let mut tx = svc.pool.begin().await?;
         let customer_id =
             db::insert_guest_customer(&mut tx, &name, &email, phone.as_deref()).await?;
@@ -220,7 +220,7 @@ async fn update(
         .into());
     }
     let table = svc.table().await?;
-    chassis::db::to_completion(async move {
+    crate::reach::to_completion(async move {
         let mut tx = svc.pool.begin().await?;
         let current = db::lock_status(&mut tx, &table, id)
             .await?

@@ -1,4 +1,5 @@
-//! `kit` on its own: the migration kit's commands and nothing else. See `kit --help`.
+//! `shared-db-kit`: the migration kit on its own, its commands and nothing else (the
+//! workspace's `kit` binary has the same ones, plus the lab's). See `--help`.
 
 use std::process::ExitCode;
 
@@ -7,7 +8,7 @@ use clap::Parser;
 /// The migration kit for a Postgres that services share: audit who touches whose tables,
 /// lint a migration against its real readers, and put up and verify the walls.
 #[derive(Debug, Parser)]
-#[command(name = "kit", version)]
+#[command(name = "shared-db-kit", version)]
 struct Cli {
     #[command(subcommand)]
     command: kit::cli::Command,

@@ -1,5 +1,5 @@
-//! `kit`: the migration kit for any shared Postgres (`kit audit`, `kit lint`: the `kit`
-//! crate), and the tools around the two pairs: `kit matrix` ships every scenario to both
+//! `kit`: the migration kit for any shared Postgres (`kit audit`, `lint`, `walls`, `road`:
+//! the `kit` crate), and the tools around the two pairs: `kit matrix` ships every scenario to both
 //! pairs and prints what each consumer flow observed; `kit postgres` starts a disposable
 //! Postgres and prints its URL, for sessions that want one server for several commands;
 //! `kit soak` runs a pair under load with a fault and reconciles every write; `kit bench`
@@ -16,8 +16,8 @@ use lab::matrix;
 use lab::pairs::Passwords;
 use lab::postgres::{Postgres, Purpose};
 
-/// The migration kit for a Postgres that services share (audit, lint), and the tools
-/// around the demonstrator's two pairs (matrix, postgres).
+/// The migration kit for a Postgres that services share (audit, lint, walls, road), and the
+/// tools around the demonstrator's two pairs (matrix, soak, bench, postgres).
 #[derive(Debug, Parser)]
 #[command(name = "kit", version)]
 struct Cli {

@@ -414,8 +414,9 @@ step_2() {
 	expect_match "order 1 carries its customer's email" '"email": ".+@' "$OUT"
 	run 'curl -s "$LEGACY_CUSTOMERS/customers/7" | jq .'
 	expect_match "customer 7's profile carries a lifetime value" '"lifetime_value": "[0-9.]+"' "$OUT"
-	code legacy/src/orders/db.rs '^fn order_view' 11 3
-	expect_match "the order view joins customers' table" 'JOIN customers' "$OUT"
+	code legacy/src/orders/db.rs '^fn order_view' 12 3
+	expect_match "the order view joins customers' table" 'JOIN \{customers\}' "$OUT"
+	expect_match "... which is customers' own table, unless the road's contract is in use" 'pick\("customers", "customers_api' "$OUT"
 }
 
 step_3() {

@@ -5,8 +5,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{Executor, PgPool, Row};
 
 use crate::config::DatabaseUrl;
 
@@ -29,17 +29,34 @@ pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// request, and sqlx closes it; the idle timeout and maximum lifetime (sqlx's 10 and 30
 /// minutes) retire the rest.
 ///
-/// No connection should come back inside a transaction: sqlx 0.8 returns one when a
-/// `begin` is cancelled after its `BEGIN` was sent (launchbadge/sqlx#4393), so every write
-/// that opens a transaction runs in [`to_completion`], out of the request's cancellation's
-/// reach, and the migrated runtime roles end an idle transaction after a minute
-/// (`idle_in_transaction_session_timeout`). A check of every released connection was tried
-/// and left out: it cost one more statement per query, doubling `kit bench`'s counts.
+/// A connection handed back inside a transaction is closed, not kept: sqlx 0.8 returns one
+/// when a `begin` is cancelled after its `BEGIN` was sent (launchbadge/sqlx#4393), and the
+/// next borrower's writes would then run in that transaction, acknowledged and never
+/// committed. Closing it makes the server roll the transaction back.
 pub fn pool(url: &DatabaseUrl, application_name: &str) -> Result<PgPool, sqlx::Error> {
     let options = url.connect_options()?.application_name(application_name);
     Ok(PgPoolOptions::new()
         .max_connections(10)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                // sqlx only knows the transactions it finished starting; ask the server.
+                // Over the simple protocol, a statement outside a transaction starts its own
+                // at the instant the statement starts; inside one, the transaction began
+                // earlier, or holds a write and so an id.
+                let row = conn
+                    .fetch_one(
+                        "SELECT pg_current_xact_id_if_assigned() IS NULL \
+                         AND transaction_timestamp() = statement_timestamp()",
+                    )
+                    .await?;
+                let idle: bool = row.try_get(0)?;
+                if !idle {
+                    tracing::warn!("closing a pooled connection left inside a transaction");
+                }
+                Ok(idle)
+            })
+        })
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
             Box::pin(async move {

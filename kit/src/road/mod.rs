@@ -156,22 +156,9 @@ pub async fn apply(
     }
     let mut passwords_set = Vec::new();
     if from < State::LoginPerService && to >= State::LoginPerService {
-        for service in &manifest.services {
-            let Some(password) = passwords.get(&service.name) else {
-                continue;
-            };
-            // The server quotes the password; it is never spliced into SQL here.
-            let sql: String = sqlx::query_scalar(
-                "SELECT format('ALTER ROLE %I WITH PASSWORD %L', $1::text, $2::text)",
-            )
-            .bind(&service.walls.runtime_role)
-            .bind(password)
-            .fetch_one(&mut *tx)
+        passwords_set = crate::walls::set_passwords(&mut tx, manifest, passwords)
             .await
             .map_err(RoadError::Apply)?;
-            tx.execute(sql.as_str()).await.map_err(RoadError::Apply)?;
-            passwords_set.push(service.name.clone());
-        }
     }
     tx.commit().await.map_err(RoadError::Apply)?;
     let _ = conn.close().await;

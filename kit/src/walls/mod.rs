@@ -99,6 +99,32 @@ pub struct Applied {
     pub passwords_set: Vec<String>,
 }
 
+/// Sets each runtime role's password that `passwords` holds, inside `conn`'s transaction;
+/// returns the services whose password was set. The server quotes the password: it is
+/// never spliced into SQL here. `walls apply` and `road apply` both use it.
+pub(crate) async fn set_passwords(
+    conn: &mut PgConnection,
+    manifest: &Manifest,
+    passwords: &Passwords,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut set = Vec::new();
+    for service in &manifest.services {
+        let Some(password) = passwords.get(&service.name) else {
+            continue;
+        };
+        let sql: String = sqlx::query_scalar(
+            "SELECT format('ALTER ROLE %I WITH PASSWORD %L', $1::text, $2::text)",
+        )
+        .bind(&service.walls.runtime_role)
+        .bind(password)
+        .fetch_one(&mut *conn)
+        .await?;
+        conn.execute(sql.as_str()).await?;
+        set.push(service.name.clone());
+    }
+    Ok(set)
+}
+
 /// Runs the plan for `manifest` in the database of `admin`, in one transaction, and sets
 /// the runtime passwords given. Running it again changes nothing.
 pub async fn apply(
@@ -116,23 +142,9 @@ pub async fn apply(
             .await
             .map_err(WallsError::Apply)?;
     }
-    let mut passwords_set = Vec::new();
-    for service in &manifest.services {
-        let Some(password) = passwords.get(&service.name) else {
-            continue;
-        };
-        // The server quotes the password; it is never spliced into SQL here.
-        let sql: String = sqlx::query_scalar(
-            "SELECT format('ALTER ROLE %I WITH PASSWORD %L', $1::text, $2::text)",
-        )
-        .bind(&service.walls.runtime_role)
-        .bind(password)
-        .fetch_one(&mut *tx)
+    let passwords_set = set_passwords(&mut tx, manifest, passwords)
         .await
         .map_err(WallsError::Apply)?;
-        tx.execute(sql.as_str()).await.map_err(WallsError::Apply)?;
-        passwords_set.push(service.name.clone());
-    }
     tx.commit().await.map_err(WallsError::Apply)?;
     let _ = conn.close().await;
     Ok(Applied {

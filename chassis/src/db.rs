@@ -16,6 +16,14 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// A connection idle longer than this is pinged before it is handed out.
 pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
+/// The statement every connection runs when it goes back to the pool: true when it is not
+/// inside a transaction. Over the simple protocol, a statement outside a transaction starts
+/// its own at the instant the statement starts; inside one, the transaction began earlier,
+/// or holds a write and so an id. Public so that statement counts (`kit bench`) can leave
+/// it out: it is the pool's bookkeeping, not the service's work.
+pub const RELEASE_CHECK_SQL: &str = "SELECT pg_current_xact_id_if_assigned() IS NULL \
+     AND transaction_timestamp() = statement_timestamp()";
+
 /// A pool for one service. Connections are opened on demand, so a service starts (and
 /// answers 503) while its database is down, and recovers when it returns.
 ///
@@ -41,15 +49,7 @@ pub fn pool(url: &DatabaseUrl, application_name: &str) -> Result<PgPool, sqlx::E
         .after_release(|conn, _| {
             Box::pin(async move {
                 // sqlx only knows the transactions it finished starting; ask the server.
-                // Over the simple protocol, a statement outside a transaction starts its own
-                // at the instant the statement starts; inside one, the transaction began
-                // earlier, or holds a write and so an id.
-                let row = conn
-                    .fetch_one(
-                        "SELECT pg_current_xact_id_if_assigned() IS NULL \
-                         AND transaction_timestamp() = statement_timestamp()",
-                    )
-                    .await?;
+                let row = conn.fetch_one(RELEASE_CHECK_SQL).await?;
                 let idle: bool = row.try_get(0)?;
                 if !idle {
                     tracing::warn!("closing a pooled connection left inside a transaction");

@@ -51,15 +51,20 @@ impl Statements {
     }
 
     /// Statements database `name` ran since its last reset, per role (in the migrated
-    /// pair, a role is a service).
+    /// pair, a role is a service). The pool's own check on every returned connection
+    /// ([`chassis::db::RELEASE_CHECK_SQL`]) is left out: it runs after the response has
+    /// gone, so whether the last one is counted yet would depend on timing, and it is the
+    /// pool's bookkeeping, not the design's work.
     pub async fn count(&self, name: &str) -> anyhow::Result<BTreeMap<String, u64>> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT r.rolname::text, sum(s.calls)::bigint \
              FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid \
              WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = $1) \
+               AND s.query <> $2 \
              GROUP BY r.rolname",
         )
         .bind(name)
+        .bind(chassis::db::RELEASE_CHECK_SQL)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

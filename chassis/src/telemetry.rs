@@ -1,34 +1,90 @@
 //! Logging for every binary: `tracing` with a `RUST_LOG`-style filter, written to stderr so
-//! that stdout stays for what the user asked for (URLs, tables).
+//! that stdout stays for what the user asked for (URLs, tables). One line per request (the
+//! response, with the request span's method, URI and id). Lines are handed to a writer
+//! thread ([`tracing_appender::non_blocking`]), so a request never waits for the terminal or
+//! the file behind stderr; when that thread falls behind by more than its buffer (128k
+//! lines) lines are dropped, not requests slowed.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::EnvFilter;
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{EnvFilter, Registry, reload};
 
 /// The filter used when `RUST_LOG` is unset: requests at info, library chatter quieter.
 pub const DEFAULT_FILTER: &str = "info,sqlx=warn,testcontainers=warn,bollard=warn,hyper=warn";
 
-/// Installs the global subscriber. Safe to call twice (the second call does nothing), so
-/// tests and binaries can both call it.
-pub fn init() {
-    init_with_default(DEFAULT_FILTER);
+/// Keeps the log's writer thread running; dropping it writes out what is still queued.
+/// Hold it for as long as the program logs (`let _logging = telemetry::init();`).
+#[must_use = "dropping the guard stops the log's writer thread"]
+#[derive(Debug)]
+pub struct Logging {
+    _guard: Option<WorkerGuard>,
+}
+
+static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+
+/// Installs the global subscriber. Safe to call twice (the second call installs nothing),
+/// so tests and binaries can both call it.
+pub fn init() -> Logging {
+    init_with_default(DEFAULT_FILTER)
 }
 
 /// Like [`init`], with `default` as the filter when `RUST_LOG` is unset: a benchmark
 /// measures the services, not the terminal, so it logs warnings only unless asked.
-pub fn init_with_default(default: &str) {
+pub fn init_with_default(default: &str) -> Logging {
+    let colours = std::io::stderr().is_terminal();
+    install(std::io::stderr(), default, colours)
+}
+
+/// Like [`init_with_default`], the lines going to `out` (a file, say) instead of stderr,
+/// without colours.
+pub fn init_to(out: impl Write + Send + 'static, default: &str) -> Logging {
+    install(out, default, false)
+}
+
+fn install(out: impl Write + Send + 'static, default: &str, colours: bool) -> Logging {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
+    let (filter, handle) = reload::Layer::new(filter);
+    let (writer, guard) = tracing_appender::non_blocking(out);
+    let installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(colours)
+                .with_target(false),
+        )
         .try_init();
+    match installed {
+        Ok(()) => {
+            let _ = FILTER.set(handle);
+            Logging {
+                _guard: Some(guard),
+            }
+        }
+        Err(_) => Logging { _guard: None },
+    }
+}
+
+/// Replaces the filter of the subscriber [`init`] installed (for example `"info"`, or
+/// `"warn"`), from now on; `kit bench` uses it to time what logging costs. Fails when
+/// the subscriber was installed otherwise, or the directives do not parse.
+pub fn set_filter(directives: &str) -> anyhow::Result<()> {
+    let handle = FILTER
+        .get()
+        .ok_or_else(|| anyhow::anyhow!("the log was not installed by telemetry::init"))?;
+    handle.reload(EnvFilter::try_new(directives)?)?;
+    Ok(())
 }
 
 /// Installs the global subscriber with an [`ErrorLog`] beside the usual log lines, and

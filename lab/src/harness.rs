@@ -49,9 +49,7 @@ macro_rules! tests {
 /// removes the container if one was started. Use it as a test binary's `main`.
 pub fn main(tests: Vec<Test>) -> ExitCode {
     let args = Arguments::from_args();
-    if std::env::var_os("RUST_LOG").is_some() {
-        chassis::telemetry::init();
-    }
+    let _logging = std::env::var_os("RUST_LOG").map(|_| chassis::telemetry::init());
     let runtime = match Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

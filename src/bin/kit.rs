@@ -113,7 +113,22 @@ async fn main() -> ExitCode {
             svg,
             passwords,
         } => {
-            chassis::telemetry::init_with_default("warn");
+            // The services' log goes to a file: the logging workload turns it up to info,
+            // and the terminal is the progress bar's.
+            let log = std::env::temp_dir().join(format!("kit-bench-{}.log", std::process::id()));
+            let _logging = match std::fs::File::create(&log) {
+                Ok(file) => {
+                    eprintln!("kit bench: the services' log goes to {}", log.display());
+                    chassis::telemetry::init_to(file, "warn")
+                }
+                Err(err) => {
+                    eprintln!(
+                        "kit bench: cannot write {} ({err}); logging to stderr",
+                        log.display()
+                    );
+                    chassis::telemetry::init_with_default("warn")
+                }
+            };
             match run_bench(database_url, settings, markdown, svg, passwords).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
@@ -148,7 +163,7 @@ async fn main() -> ExitCode {
             }
         }
         Command::Postgres => {
-            chassis::telemetry::init();
+            let _logging = chassis::telemetry::init();
             // Listen before the container starts: a Ctrl-C while it boots must remove it too.
             let interrupted = chassis::shutdown::on_signal();
             match Postgres::provision(None, Purpose::Run).await {

@@ -7,7 +7,7 @@ use lab::cli::legacy::{Cli, run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    chassis::telemetry::init();
+    let _logging = chassis::telemetry::init();
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(err) => {

@@ -7,7 +7,7 @@ use lab::cli::migrated::{Cli, run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    chassis::telemetry::init();
+    let _logging = chassis::telemetry::init();
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -43,6 +43,40 @@ pub async fn latency(
     Ok((histograms, bytes))
 }
 
+/// Requests per block when arms differ in their log filter: switching the filter rebuilds
+/// tracing's interest cache, so it happens between blocks, outside the timing.
+const BLOCK: u64 = 20;
+
+/// Like [`latency`], for arms that differ only in the log filter each runs under: blocks
+/// of [`BLOCK`] requests per arm, alternating (A B, then B A), the filter switched between
+/// blocks. Leaves the first arm's filter in place.
+pub async fn latency_in_blocks(
+    ops: &[&Op; 2],
+    filters: [&str; 2],
+    n: u64,
+    client: &reqwest::Client,
+    stage: &Stage,
+) -> anyhow::Result<(Vec<Histogram<u64>>, Vec<usize>)> {
+    let mut histograms = vec![histogram()?, histogram()?];
+    let mut bytes = vec![0; 2];
+    let mut done = 0;
+    let mut block = 0;
+    while done < n {
+        let size = BLOCK.min(n - done);
+        let order = if block % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            chassis::telemetry::set_filter(filters[i])?;
+            let (h, b) = latency(&[ops[i]], size, client, stage).await?;
+            histograms[i].add(&h[0])?;
+            bytes[i] = b[0];
+        }
+        done += size;
+        block += 1;
+    }
+    chassis::telemetry::set_filter(filters[0])?;
+    Ok((histograms, bytes))
+}
+
 /// Operations per second when `concurrency` workers do `total` operations between them.
 pub async fn throughput(
     op: &Op,

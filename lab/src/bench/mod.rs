@@ -137,14 +137,25 @@ pub async fn run(
             bar.set_message(format!("round {}: {}", round + 1, workload.id));
             let n = (settings.requests / workload.divisor).max(2);
             let ops = [&workload.arms[0].op, &workload.arms[1].op];
-            let (histograms, bytes) = measure::latency(&ops, n, &client, &stage).await?;
+            let (histograms, bytes) = match workload.filters {
+                None => measure::latency(&ops, n, &client, &stage).await?,
+                Some(filters) => {
+                    measure::latency_in_blocks(&ops, filters, n, &client, &stage).await?
+                }
+            };
             // Alternate which arm goes first, round by round.
             let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
             let mut rates = [0.0; 2];
             for i in order {
+                if let Some(filters) = workload.filters {
+                    chassis::telemetry::set_filter(filters[i])?;
+                }
                 rates[i] =
                     measure::throughput(ops[i], n * 4, settings.concurrency, &client, &stage)
                         .await?;
+            }
+            if let Some(filters) = workload.filters {
+                chassis::telemetry::set_filter(filters[0])?;
             }
             for (i, arm) in result.arms.iter_mut().enumerate() {
                 arm.round_p50.push(histograms[i].value_at_quantile(0.5));

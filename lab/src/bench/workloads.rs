@@ -57,6 +57,10 @@ pub struct Workload {
     pub divisor: u64,
     /// Whether the second arm's figure is also shown as a multiple of the floor.
     pub floored: bool,
+    /// The log filter each arm runs under ([`chassis::telemetry::set_filter`]): arms that
+    /// differ only in logging. The filter is switched between blocks of requests, never
+    /// inside a timed one.
+    pub filters: Option<[&'static str; 2]>,
 }
 
 /// A single-arm measurement of the floor.
@@ -95,6 +99,7 @@ fn versus(id: &'static str, title: &'static str, legacy: Op, migrated: Op) -> Wo
         ],
         divisor: 1,
         floored: true,
+        filters: None,
     }
 }
 
@@ -177,6 +182,18 @@ pub fn catalogue(stage: &Stage, etag: &str) -> Vec<Workload> {
             ],
             divisor: 1,
             floored: false,
+            filters: None,
+        },
+        Workload {
+            id: "logging",
+            title: "one migrated order, logging at warn vs at info",
+            arms: [
+                arm("warn", Pair::Migrated, get(order.clone())),
+                arm("info", Pair::Migrated, get(order)),
+            ],
+            divisor: 1,
+            floored: false,
+            filters: Some(["warn", chassis::telemetry::DEFAULT_FILTER]),
         },
     ]
 }

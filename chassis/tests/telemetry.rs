@@ -39,5 +39,8 @@ fn the_filter_changes_while_the_process_runs_and_every_kept_line_is_written() {
     assert_eq!(kept.len(), 2, "{written}");
     assert!(kept[0].ends_with("first, at warn"), "{written}");
     assert!(kept[1].ends_with("third, at info, kept"), "{written}");
-    assert!(!written.contains('\u{1b}'), "no colours in a file: {written}");
+    assert!(
+        !written.contains('\u{1b}'),
+        "no colours in a file: {written}"
+    );
 }

@@ -47,7 +47,57 @@ pub struct CustomerRef {
     pub id: i64,
     pub name: String,
     pub email: String,
-    pub status: String,
+    /// Absent (an owner that stopped sending it) reads as an unrecognised status.
+    #[serde(default)]
+    pub status: CustomerStatus,
+}
+
+/// A customer's standing, as this service reads it: the two values it knows, and a
+/// fallback for any other. The customers team may add a status (`pending_verification`,
+/// say) without asking; such a value reads as `Unrecognised`, keeps its word for messages,
+/// and is not allowed to order. A new status is not a licence to order until this team
+/// decides what it means, and failing on it would break every order view.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "Option<String>")]
+pub enum CustomerStatus {
+    Active,
+    Suspended,
+    /// A value this service does not know, as the owner spelled it ("" when absent).
+    Unrecognised(String),
+}
+
+impl CustomerStatus {
+    /// Whether the customer may place an order: only a known, active one.
+    pub fn may_order(&self) -> bool {
+        *self == Self::Active
+    }
+}
+
+impl Default for CustomerStatus {
+    fn default() -> Self {
+        Self::Unrecognised(String::new())
+    }
+}
+
+impl From<Option<String>> for CustomerStatus {
+    fn from(word: Option<String>) -> Self {
+        match word.as_deref() {
+            Some("active") => Self::Active,
+            Some("suspended") => Self::Suspended,
+            _ => Self::Unrecognised(word.unwrap_or_default()),
+        }
+    }
+}
+
+impl std::fmt::Display for CustomerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Active => f.write_str("active"),
+            Self::Suspended => f.write_str("suspended"),
+            Self::Unrecognised(word) if word.is_empty() => f.write_str("of no known status"),
+            Self::Unrecognised(word) => f.write_str(word),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

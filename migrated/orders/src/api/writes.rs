@@ -31,8 +31,12 @@ async fn confirm_customer(
 ) -> Result<CustomerRef, ApiError> {
     match state.customers.lookup(customer_id, request_id).await? {
         None => Err(ApiError::UnknownCustomer(customer_id)),
-        Some(customer) if customer.status == "active" => Ok(customer),
-        Some(customer) => Err(ApiError::CustomerNotActive(customer_id, customer.status)),
+        Some(customer) if customer.status.may_order() => Ok(customer),
+        // Suspended, or a status this service does not know (the tolerant reader's fallback).
+        Some(customer) => Err(ApiError::CustomerNotActive(
+            customer_id,
+            customer.status.to_string(),
+        )),
     }
 }
 
@@ -53,7 +57,7 @@ async fn confirm_customer(
     responses(
         (status = 201, description = "The new order (or, for a retried key, the first one).", body = OrderBody, headers(("Location" = String, description = "The new order's URL."))),
         (status = 400, description = "The body is not JSON: `/problems/malformed-json` or `Idempotency-Key` is malformed (`/problems/invalid-query`).", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`); the customer does not exist (`/problems/unknown-customer`) or is not active (`/problems/customer-not-active`), both with `customer_id`; or the `Idempotency-Key` was used for another order (`/problems/idempotency-key-reused`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`); the customer does not exist (`/problems/unknown-customer`) or is not active (`/problems/customer-not-active`, for any status but `active`, including one this service does not know), both with `customer_id`; or the `Idempotency-Key` was used for another order (`/problems/idempotency-key-reused`).", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The `Idempotency-Key` created an order that was deleted since: `/problems/order-deleted`, with `order_id`; nothing was placed.", body = Problem, content_type = "application/problem+json"),
         BodyRefused, Always, CustomersFailing,
     ),

@@ -29,6 +29,15 @@ pub enum Flow {
 }
 
 impl Flow {
+    /// The consumer flows whose request can be repeated and gets the same answer each time
+    /// (the others delete or register someone): what runs as load while a release ships.
+    pub const REPEATABLE: [Flow; 4] = [
+        Flow::OrderView,
+        Flow::OrderList,
+        Flow::NewOrder,
+        Flow::Profile,
+    ];
+
     /// The consumer flows: one team using what the other owns.
     pub const CONSUMER: [Flow; 7] = [
         Flow::OrderView,
@@ -109,6 +118,9 @@ pub struct Answer {
     /// `{"status", "body"}` for a success, `{"status", "type"}` for a problem.
     pub value: Value,
     pub logged: Vec<chassis::telemetry::LoggedError>,
+    /// The service said the answer is partial: a `Warning` header, or a non-empty
+    /// `degraded` list in the body (the migrated pair's way of degrading).
+    pub degraded: bool,
 }
 
 impl Answer {
@@ -246,6 +258,14 @@ fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// One HTTP answer, before it is reduced to an [`Answer`].
+struct Reply {
+    status: u16,
+    body: Value,
+    logged: Vec<chassis::telemetry::LoggedError>,
+    degraded: bool,
+}
+
 /// Drives one running pair's flows.
 #[derive(Debug, Clone)]
 pub struct Probe {
@@ -287,7 +307,7 @@ impl Probe {
         base: &str,
         path: &str,
         body: Option<Value>,
-    ) -> anyhow::Result<(u16, Value, Vec<chassis::telemetry::LoggedError>)> {
+    ) -> anyhow::Result<Reply> {
         let url = format!("{base}{}{path}", self.v());
         let mut request = self.http.request(method.clone(), &url);
         if let Some(body) = body {
@@ -307,8 +327,18 @@ impl Probe {
             (Some(errors), Some(id)) => errors.for_request(&id),
             _ => Vec::new(),
         };
-        let body = response.json().await.unwrap_or(Value::Null);
-        Ok((status, body, logged))
+        let warned = response.headers().contains_key(reqwest::header::WARNING);
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let degraded = warned
+            || body["degraded"]
+                .as_array()
+                .is_some_and(|what| !what.is_empty());
+        Ok(Reply {
+            status,
+            body,
+            logged,
+            degraded,
+        })
     }
 
     /// One request to the pair (`base` is its customers or orders URL; `path` leaves out
@@ -322,13 +352,22 @@ impl Probe {
         body: Option<Value>,
         pick: impl Fn(&Value) -> Value,
     ) -> anyhow::Result<Answer> {
-        let (status, body, logged) = self.send(method, base, path, body).await?;
+        let Reply {
+            status,
+            body,
+            logged,
+            degraded,
+        } = self.send(method, base, path, body).await?;
         let value = if status >= 400 {
             json!({ "status": status, "type": body["type"] })
         } else {
             json!({ "status": status, "body": pick(&body) })
         };
-        Ok(Answer { value, logged })
+        Ok(Answer {
+            value,
+            logged,
+            degraded,
+        })
     }
 
     /// Customer `id`'s profile with its order figures, wherever the pair serves it (legacy
@@ -349,49 +388,66 @@ impl Probe {
         .await
     }
 
+    /// One request of a flow that can be made any number of times with the same answer
+    /// (one of [`Flow::REPEATABLE`]): the order view, a customer's order list, a new order
+    /// for customer 1, customer 7's profile. Any other flow is an error.
+    pub async fn once(&self, flow: Flow) -> anyhow::Result<Answer> {
+        let orders = self.orders.as_str();
+        match flow {
+            Flow::OrderView => {
+                self.answer(Method::GET, orders, "/orders/1", None, order_fields)
+                    .await
+            }
+            Flow::OrderList => {
+                self.answer(
+                    Method::GET,
+                    orders,
+                    "/orders?customer_id=3&limit=5",
+                    None,
+                    |b| items(b, order_fields),
+                )
+                .await
+            }
+            Flow::NewOrder => {
+                self.answer(
+                    Method::POST,
+                    orders,
+                    "/orders",
+                    Some(json!({ "customer_id": 1, "total": "42.50" })),
+                    order_fields,
+                )
+                .await
+            }
+            Flow::Profile => {
+                self.profile(7, |_, s| {
+                    json!({ "open_order_count": s["open_order_count"], "lifetime_value": s["lifetime_value"] })
+                })
+                .await
+            }
+            other => bail!("{} cannot be repeated with the same answer", other.id()),
+        }
+    }
+
     /// Runs every flow once. `round` (1, 2, ...) keeps the writes of two runs apart (other
     /// customers, other emails), so that what they observe can be compared.
     pub async fn observe(&self, round: i64) -> anyhow::Result<Observed> {
         let (customers, orders) = (self.customers.as_str(), self.orders.as_str());
         let mut seen = Observed::new();
-        seen.insert(
-            Flow::OrderView,
-            self.answer(Method::GET, orders, "/orders/1", None, order_fields)
-                .await?,
-        );
-        seen.insert(
-            Flow::OrderList,
-            self.answer(
-                Method::GET,
-                orders,
-                "/orders?customer_id=3&limit=5",
-                None,
-                |b| items(b, order_fields),
-            )
-            .await?,
-        );
-        seen.insert(
-            Flow::NewOrder,
-            self.answer(
-                Method::POST,
-                orders,
-                "/orders",
-                Some(json!({ "customer_id": 1, "total": "42.50" })),
-                order_fields,
-            )
-            .await?,
-        );
+        for flow in Flow::REPEATABLE {
+            seen.insert(flow, self.once(flow).await?);
+        }
         // The owner deletes a customer without orders; the consumer is then asked for an
         // order for that customer.
         let gone = CUSTOMERS - round;
-        let (deleted, _, _) = self
+        let deleted = self
             .send(
                 Method::DELETE,
                 customers,
                 &format!("/customers/{gone}"),
                 None,
             )
-            .await?;
+            .await?
+            .status;
         if deleted != 204 {
             bail!("the customers service did not delete customer {gone}: HTTP {deleted}");
         }
@@ -423,13 +479,6 @@ impl Probe {
                     })
                 },
             )
-            .await?,
-        );
-        seen.insert(
-            Flow::Profile,
-            self.profile(7, |_, s| {
-                json!({ "open_order_count": s["open_order_count"], "lifetime_value": s["lifetime_value"] })
-            })
             .await?,
         );
         // A customer with open orders in the seed: 2 in the first round, 4 in the second.
@@ -505,7 +554,11 @@ fn both(first: Answer, second: Answer) -> Answer {
     };
     let mut logged = first.logged;
     logged.extend(second.logged);
-    Answer { value, logged }
+    Answer {
+        value,
+        logged,
+        degraded: first.degraded || second.degraded,
+    }
 }
 
 #[cfg(test)]
@@ -516,6 +569,7 @@ mod tests {
         Answer {
             value,
             logged: Vec::new(),
+            degraded: false,
         }
     }
 

@@ -74,13 +74,15 @@ impl Verdict {
 }
 
 /// Sorts one answer: no answer or a 5xx is failed, a partial one degraded, any other
-/// difference from `before` wrong.
+/// difference from `before`, in the whole response, wrong.
 pub fn verdict(before: &Answer, during: Option<&Answer>) -> Verdict {
     match during {
         None => Verdict::Failed,
         Some(answer) if answer.status() >= 500 => Verdict::Failed,
         Some(answer) if answer.degraded => Verdict::Degraded,
-        Some(answer) if answer.value != before.value => Verdict::Wrong,
+        Some(answer) if answer.value != before.value || answer.whole != before.whole => {
+            Verdict::Wrong
+        }
         Some(_) => Verdict::Same,
     }
 }
@@ -99,6 +101,8 @@ impl Tally {
         *counter += 1;
         if *counter == 1 {
             let what = match &during {
+                // Same business fields: what differs is elsewhere in the whole response.
+                Ok(answer) if answer.value == before.value => answer.whole.to_string(),
                 Ok(answer) => answer.value.to_string(),
                 Err(error) => error.clone(),
             };
@@ -205,6 +209,7 @@ mod tests {
             value,
             logged: Vec::new(),
             degraded,
+            whole: serde_json::Value::Null,
         }
     }
 

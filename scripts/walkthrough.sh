@@ -641,6 +641,7 @@ step_13() {
 	expect_match "the matrix shows loud breaks" 'broken loudly' "$OUT"
 	expect_match "... and silent ones" 'broken silently' "$OUT"
 	expect_match "... and the migrated pair unaffected" 'unaffected' "$OUT"
+	expect_match "... and what the consumers got while each release shipped" 'while releases shipped' "$OUT"
 	local missing="" id
 	for id in $(legacy scenario list | awk 'NR > 1 { print $1 }'); do
 		printf '%s\n' "$OUT" | grep -qF -- "$id" || missing="$missing $id"

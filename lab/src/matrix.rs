@@ -462,8 +462,10 @@ impl Matrix {
             }
             let (class, title) = match self.during(scenario, pair) {
                 Some(tally) if tally.clean() => ("ok", tally.line()),
+                // Red for failed requests, yellow for answers that came but were partial
+                // or wrong, as in the other columns.
                 Some(tally) => (
-                    "loud",
+                    if tally.failed > 0 { "loud" } else { "silent" },
                     format!("{}: {}", tally.line(), tally.examples.join("; ")),
                 ),
                 None => ("", "not observed".to_owned()),

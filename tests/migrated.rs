@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         deletes_a_customer_without_open_orders,
         answers_304_for_a_current_etag_and_412_for_a_stale_one,
         a_retried_order_with_the_same_idempotency_key_creates_one_order,
+        keeps_the_promises_of_its_openapi_documents_that_schemathesis_checks,
         answers_bad_input_with_problems_and_writes_nothing,
         names_the_bad_field_and_never_a_rust_type_or_serde_wording,
         fails_closed_when_customers_is_stopped,
@@ -561,6 +562,112 @@ async fn a_retried_order_with_the_same_idempotency_key_creates_one_order(ctx: Te
     assert_eq!(app.count("orders.orders").await, before + 1);
     expect_problem(reused, 422, "/problems/idempotency-key-reused").await;
     assert_eq!(app.count("orders.orders").await, before + 1);
+}
+
+/// What scripts/schemathesis.sh found, each kept fixed: a request the document allows is
+/// accepted, one it forbids is refused with the status the document names.
+async fn keeps_the_promises_of_its_openapi_documents_that_schemathesis_checks(ctx: TestContext) {
+    let app = spawn_migrated(&ctx).await;
+    let customer = format!("{}/v1/customers/3", app.customers);
+    let before: Value = app
+        .http
+        .get(&customer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    // An If-Match this service never issues matches no version: 412, as a stale one.
+    for foreign in ["0", "\"h1\"", "W/\"1\""] {
+        let patched = app
+            .http
+            .patch(&customer)
+            .header("if-match", foreign)
+            .json(&json!({ "name": "Never Applied" }))
+            .send()
+            .await
+            .unwrap();
+        expect_problem(patched, 412, "/problems/precondition-failed").await;
+    }
+    let missing = app
+        .http
+        .patch(format!("{}/v1/customers/999999", app.customers))
+        .header("if-match", "0")
+        .json(&json!({ "name": "Nobody" }))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(missing, 404, "/problems/customer-not-found").await;
+    let after: Value = app
+        .http
+        .get(&customer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+
+    // The documents say a name is at most 200 characters as sent, an email has no spaces
+    // and no `format` beyond its pattern, and a phone holds a digit.
+    let create = |body: Value| {
+        app.http
+            .post(format!("{}/v1/customers", app.customers))
+            .json(&body)
+            .send()
+    };
+    let padded = format!("{} ", "x".repeat(200));
+    for (body, field) in [
+        (
+            json!({ "name": padded, "email": "pad@example.com" }),
+            "name",
+        ),
+        (
+            json!({ "name": "Spaced", "email": " spaced@example.com" }),
+            "email",
+        ),
+        (
+            json!({ "name": "Blank", "email": "blank@example.com", "phone": "" }),
+            "phone",
+        ),
+    ] {
+        let refused = create(body).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: Value = refused.json().await.unwrap();
+        assert_eq!(problem["field"], field);
+    }
+    let unicode = create(json!({ "name": "Ěþ", "email": "ěþ@³ã.mì«é" }))
+        .await
+        .unwrap();
+    assert_eq!(unicode.status(), StatusCode::CREATED);
+
+    // A whole customer id written as a float is the same id; a tab is no visible ASCII.
+    let place = |body: Value, key: &'static str| {
+        app.http
+            .post(format!("{}/v1/orders", app.orders))
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+    let placed = place(json!({ "customer_id": 1.0, "total": "3.00" }), "float-id")
+        .await
+        .unwrap();
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    let placed: Value = placed.json().await.unwrap();
+    assert_eq!(placed["customer_id"], 1);
+    let orders_before = app.count("orders.orders").await;
+    let fraction = place(json!({ "customer_id": 1.5, "total": "3.00" }), "fraction")
+        .await
+        .unwrap();
+    expect_problem(fraction, 422, "/problems/invalid-body").await;
+    let tab = place(json!({ "customer_id": 1, "total": "3.00" }), "a\tb")
+        .await
+        .unwrap();
+    expect_problem(tab, 400, "/problems/invalid-query").await;
+    assert_eq!(app.count("orders.orders").await, orders_before);
 }
 
 async fn answers_bad_input_with_problems_and_writes_nothing(ctx: TestContext) {

@@ -30,25 +30,35 @@ pub fn not_modified(headers: &HeaderMap, current: &HeaderValue) -> bool {
         .any(|tag| tag == "*" || tag == current)
 }
 
-/// The version `If-Match` requires, if any. `Err` when the header is not an ETag this
-/// service could have issued.
-pub fn required_version(headers: &HeaderMap) -> Result<Option<i32>, String> {
+/// What `If-Match` asks of an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMatch {
+    /// No header, or `*`: whatever the current version.
+    Any,
+    /// Only this version, named by an ETag this service issued.
+    Version(i32),
+    /// An ETag this service never issues (or a header that is no ETag at all): it matches
+    /// no version, so the update is refused with 412 like any other mismatch (RFC 9110
+    /// §13.1.1), never applied and never a 400 of another kind.
+    Never,
+}
+
+/// Reads `If-Match`.
+pub fn if_match(headers: &HeaderMap) -> IfMatch {
     let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
+        return IfMatch::Any;
     };
-    let value = value
-        .to_str()
-        .map_err(|_| "If-Match is not ASCII".to_owned())?
-        .trim();
+    let Ok(value) = value.to_str().map(str::trim) else {
+        return IfMatch::Never;
+    };
     if value == "*" {
-        return Ok(None);
+        return IfMatch::Any;
     }
     value
         .strip_prefix('"')
         .and_then(|v| v.strip_suffix('"'))
         .and_then(|v| v.parse().ok())
-        .map(Some)
-        .ok_or_else(|| format!("If-Match {value} is not an ETag of this service"))
+        .map_or(IfMatch::Never, IfMatch::Version)
 }
 
 #[cfg(test)]
@@ -78,11 +88,17 @@ mod tests {
     #[test]
     fn reads_the_version_if_match_requires() {
         assert_eq!(
-            required_version(&headers(header::IF_MATCH, "\"7\"")),
-            Ok(Some(7))
+            if_match(&headers(header::IF_MATCH, "\"7\"")),
+            IfMatch::Version(7)
         );
-        assert_eq!(required_version(&headers(header::IF_MATCH, "*")), Ok(None));
-        assert_eq!(required_version(&HeaderMap::new()), Ok(None));
-        assert!(required_version(&headers(header::IF_MATCH, "7")).is_err());
+        assert_eq!(if_match(&headers(header::IF_MATCH, "*")), IfMatch::Any);
+        assert_eq!(if_match(&HeaderMap::new()), IfMatch::Any);
+        for foreign in ["7", "\"h1\"", "W/\"7\"", "\"99999999999\""] {
+            assert_eq!(
+                if_match(&headers(header::IF_MATCH, foreign)),
+                IfMatch::Never,
+                "{foreign}"
+            );
+        }
     }
 }

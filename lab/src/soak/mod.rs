@@ -64,6 +64,11 @@ pub struct SoakArgs {
     /// Share of reads in the mix, in percent; the rest are order POSTs.
     #[arg(long, default_value_t = 70, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub mix: u8,
+    /// One client in eight (the first, and every eighth after it) hangs up mid-request: it
+    /// abandons each request 1 to 40 ms in, as a browser tab closed or a load balancer's
+    /// timeout would. The reconciliation then counts connections left idle in transaction.
+    #[arg(long)]
+    pub cancelling: bool,
     /// A short run: 6 seconds, 4 clients (overrides --duration and --concurrency).
     #[arg(long)]
     pub quick: bool,
@@ -90,6 +95,7 @@ impl SoakArgs {
             duration,
             concurrency,
             read_percent: self.mix,
+            cancelling: self.cancelling,
         }
     }
 }
@@ -102,6 +108,8 @@ pub struct Plan {
     pub duration: Duration,
     pub concurrency: usize,
     pub read_percent: u8,
+    /// Whether one client in eight abandons its requests mid-flight.
+    pub cancelling: bool,
 }
 
 /// Runs `plan` on the Postgres at `url` or a container of its own, and reconciles.
@@ -173,9 +181,20 @@ async fn soak(
     .await?;
     let fault_over = started.elapsed();
     let records = workload::Load::finish(workers).await;
-    running.stop().await?;
     let db = chassis::db::pool(database, "kit-soak")?;
-    let report = report::reconcile(plan, &records, &db, fault_at..fault_over).await;
+    // While the pair still runs: a connection it left inside a transaction is only visible
+    // while its pool holds it.
+    let stuck = report::idle_in_transaction(&db).await;
+    running.stop().await?;
+    let report = match stuck {
+        Ok(stuck) => report::reconcile(plan, &records, &db, fault_at..fault_over)
+            .await
+            .map(|report| Report {
+                idle_in_transaction: stuck,
+                ..report
+            }),
+        Err(err) => Err(err),
+    };
     db.close().await;
     report
 }

@@ -34,6 +34,11 @@ pub struct Report {
     pub duplicated: u64,
     /// Refused, and in the database all the same.
     pub refused_but_written: u64,
+    /// Requests whose client hung up before the answer (`--cancelling`).
+    pub abandoned: u64,
+    /// Connections to the soak's database left `idle in transaction` once every client
+    /// was done: each holds locks and may hold writes acknowledged and never committed.
+    pub idle_in_transaction: u64,
     /// From the first failed request after the fault began to the end of the last one.
     pub error_window: Option<Duration>,
     /// From the end of the fault to the end of the last failed request (zero when none
@@ -45,7 +50,10 @@ pub struct Report {
 impl Report {
     /// Whether every write was kept as the pair said.
     pub fn reconciled(&self) -> bool {
-        self.lost == 0 && self.duplicated == 0 && self.refused_but_written == 0
+        self.lost == 0
+            && self.duplicated == 0
+            && self.refused_but_written == 0
+            && self.idle_in_transaction == 0
     }
 
     pub fn to_text(&self, plan: &Plan) -> String {
@@ -85,6 +93,11 @@ impl Report {
         );
         let _ = writeln!(
             out,
+            "hung up       {} requests abandoned mid-flight; {} connections left idle in transaction",
+            self.abandoned, self.idle_in_transaction
+        );
+        let _ = writeln!(
+            out,
             "fault         from {} to {} into the run",
             ms(self.fault.start),
             ms(self.fault.end)
@@ -109,6 +122,8 @@ impl Report {
             "verdict       {}",
             if self.reconciled() {
                 "every write kept as acknowledged"
+            } else if self.idle_in_transaction > 0 {
+                "CONNECTIONS LEFT INSIDE A TRANSACTION"
             } else {
                 "WRITES LOST OR DUPLICATED"
             }
@@ -148,6 +163,8 @@ pub async fn reconcile(
         lost: 0,
         duplicated: 0,
         refused_but_written: 0,
+        abandoned: records.abandoned,
+        idle_in_transaction: 0,
         error_window: None,
         time_to_recover: None,
         fault: fault.clone(),
@@ -166,7 +183,7 @@ pub async fn reconcile(
                 report.refused += 1;
                 report.refused_but_written += u64::from(count > 0);
             }
-            Outcome::Unknown => report.unknown += 1,
+            Outcome::Unknown | Outcome::Abandoned => report.unknown += 1,
         }
     }
     // Microseconds, from 1 µs to 10 min: a longer request is recorded as 10 min.
@@ -193,4 +210,28 @@ pub async fn reconcile(
         report.time_to_recover = Some(last_end.saturating_sub(fault.end));
     }
     Ok(report)
+}
+
+/// Connections to this database, other than the asking one, left `idle in transaction`.
+/// Called when every client is done, so no request is in flight; a connection released by
+/// a cancelled handler is checked (and closed when inside a transaction) by its pool's
+/// release check in a task of its own, so the count is read until it settles at 0 or
+/// [`SETTLE`] has passed: far below the roles' `idle_in_transaction_session_timeout`, so
+/// Postgres itself cannot have hidden a leak by then.
+pub async fn idle_in_transaction(db: &PgPool) -> anyhow::Result<u64> {
+    const SETTLE: Duration = Duration::from_secs(5);
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    loop {
+        let stuck: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+               AND state IN ('idle in transaction', 'idle in transaction (aborted)')",
+        )
+        .fetch_one(db)
+        .await?;
+        if stuck == 0 || tokio::time::Instant::now() >= deadline {
+            return Ok(u64::try_from(stuck).unwrap_or(0));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -48,6 +48,8 @@ pub enum Outcome {
     Refused(u16),
     /// No answer before giving up: either way is right, twice is not.
     Unknown,
+    /// The client hung up before the answer: either way is right, twice is not.
+    Abandoned,
 }
 
 /// One order POST, however many attempts it took.
@@ -63,6 +65,8 @@ pub struct Write {
 pub struct Records {
     pub samples: Vec<Sample>,
     pub writes: Vec<Write>,
+    /// Requests the client hung up on before the answer came.
+    pub abandoned: u64,
 }
 
 /// The clients of one run.
@@ -116,6 +120,7 @@ impl Load {
                 Ok(records) => {
                     all.samples.extend(records.samples);
                     all.writes.extend(records.writes);
+                    all.abandoned += records.abandoned;
                 }
                 Err(err) => tracing::error!(%err, "a soak client failed"),
             }
@@ -127,19 +132,27 @@ impl Load {
         let mut records = Records::default();
         let mut random = Random(0x9E37_79B9_7F4A_7C15 ^ (client as u64 + 1));
         let mut written = 0;
+        let cancelling = self.plan.cancelling && client % 8 == 0;
         while started.elapsed() < self.plan.duration {
             if random.below(100) < u64::from(self.plan.read_percent) || written >= WRITES_PER_CLIENT
             {
                 let url = self.read_url(&mut random);
-                let sample = self.send(started, self.http.get(url)).await;
-                records.samples.push(sample);
+                let patience = cancelling.then(|| hang_up_after(&mut random));
+                match self
+                    .send_within(started, self.http.get(url), patience)
+                    .await
+                {
+                    Some(sample) => records.samples.push(sample),
+                    None => records.abandoned += 1,
+                }
             } else {
                 let total = FIRST_TOTAL_CENTS + client * WRITES_PER_CLIENT + written;
                 written += 1;
                 let customer = self.active_customers
                     [random.below(self.active_customers.len() as u64) as usize];
+                let patience = cancelling.then(|| hang_up_after(&mut random));
                 let write = self
-                    .write(started, client, customer, total, &mut records)
+                    .write(started, client, customer, total, patience, &mut records)
                     .await;
                 records.writes.push(write);
             }
@@ -166,6 +179,7 @@ impl Load {
         client: i64,
         customer: i64,
         total_cents: i64,
+        patience: Option<Duration>,
         records: &mut Records,
     ) -> Write {
         let body = json!({
@@ -183,7 +197,18 @@ impl Load {
                     .post(format!("{}/v1/orders", self.orders))
                     .header("idempotency-key", format!("soak-{client}-{total_cents}")),
             };
-            let sample = self.send(started, request.json(&body)).await;
+            let Some(sample) = self
+                .send_within(started, request.json(&body), patience)
+                .await
+            else {
+                // A client that hung up does not retry: it never learns what happened.
+                records.abandoned += 1;
+                return Write {
+                    total_cents,
+                    outcome: Outcome::Abandoned,
+                    attempts,
+                };
+            };
             records.samples.push(sample);
             let outcome = match sample.status {
                 Some(201) => Some(Outcome::Acknowledged),
@@ -205,6 +230,22 @@ impl Load {
         }
     }
 
+    /// Sends `request`, or hangs up after `patience` (dropping the request closes its
+    /// connection mid-request); `None` when it hung up.
+    async fn send_within(
+        &self,
+        started: Instant,
+        request: reqwest::RequestBuilder,
+        patience: Option<Duration>,
+    ) -> Option<Sample> {
+        match patience {
+            None => Some(self.send(started, request).await),
+            Some(patience) => tokio::time::timeout(patience, self.send(started, request))
+                .await
+                .ok(),
+        }
+    }
+
     async fn send(&self, started: Instant, request: reqwest::RequestBuilder) -> Sample {
         let at = started.elapsed();
         let sent = Instant::now();
@@ -222,6 +263,13 @@ impl Load {
             status,
         }
     }
+}
+
+/// How long a cancelling client waits before it hangs up: 1 to 40 ms, around what a write
+/// takes, so that some hang up before the handler starts, some inside its transaction and
+/// some after it.
+fn hang_up_after(random: &mut Random) -> Duration {
+    Duration::from_millis(1 + random.below(40))
 }
 
 /// xorshift64*: enough to vary a workload, with no dependency and no shared state.

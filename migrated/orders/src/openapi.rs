@@ -160,10 +160,11 @@ pub(crate) fn money() -> Object {
 pub(crate) fn money_input() -> Object {
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::String, Type::Number]))
-        // Each keyword constrains only the type it is about: the bounds a number, the
-        // pattern (0.01 to 1000000.00, at most two decimals) a string.
+        // Each keyword constrains only the type it is about: the bounds and the multiple
+        // (cents) a number, the pattern (0.01 to 1000000.00, at most two decimals) a string.
         .exclusive_minimum(Some(0))
         .maximum(Some(1_000_000))
+        .multiple_of(Some(0.01))
         .pattern(Some(
             "^(0\\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,5}(\\.[0-9]{1,2})?|1000000(\\.0{1,2})?)$",
         ))

@@ -35,7 +35,7 @@ pub(super) struct CustomerBody {
     pub(super) id: i64,
     #[schema(example = "Ada Lovelace")]
     pub(super) name: String,
-    #[schema(format = "email", example = "ada@example.com")]
+    #[schema(example = "ada@example.com")]
     pub(super) email: String,
     #[schema(required = true, example = "+44 20 7946 0018")]
     pub(super) phone: Option<String>,
@@ -164,7 +164,6 @@ pub(super) struct CreateCustomer {
     pub(super) name: String,
     /// An address like name@example.com: no spaces or control characters.
     #[schema(
-        format = "email",
         example = "ada@example.com",
         max_length = 254,
         pattern = "^[^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]+@[^\\s@.\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF][^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*\\.[^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*[^\\s@.\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]$"
@@ -192,7 +191,6 @@ pub(super) struct UpdateCustomer {
     pub(super) name: Option<String>,
     /// An address like name@example.com: no spaces or control characters.
     #[schema(
-        format = "email",
         max_length = 254,
         pattern = "^[^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]+@[^\\s@.\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF][^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*\\.[^\\s@\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]*[^\\s@.\\u0000-\\u001F\\u007F-\\u009F\\uFFFE\\uFFFF]$"
     )]

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chassis::http::conditional::{etag, required_version};
+use chassis::http::conditional::{IfMatch, etag, if_match};
 use chassis::http::{Json, Path, RequestId};
 use chassis::validate;
 
@@ -79,8 +79,8 @@ pub(super) async fn create(
     request_body = UpdateCustomer,
     responses(
         (status = 200, description = "The changed customer.", body = CustomerBody, headers(("ETag" = String, description = "The customer's version: send it back in `If-None-Match` or `If-Match`."))),
-        (status = 400, description = "The body is not JSON: `/problems/malformed-json`, `If-Match` is not an ETag of this service (`/problems/invalid-query`) or the id is not a number (`/problems/invalid-path`).", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The customer changed since the client read it: `/problems/precondition-failed`.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON: `/problems/malformed-json`, or the id is not a number (`/problems/invalid-path`).", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names no current version: the customer changed since the client read it, or the tag is not one this service issued (`/problems/precondition-failed`).", body = Problem, content_type = "application/problem+json"),
         CustomerNotFound, EmailTaken, BodyRefused, InvalidBody, Always, DatabaseDown,
     ),
 )]
@@ -90,7 +90,6 @@ pub(super) async fn update(
     headers: HeaderMap,
     Json(body): Json<UpdateCustomer>,
 ) -> Result<Response, ApiError> {
-    let expected = required_version(&headers).map_err(ApiError::BadQuery)?;
     let changes = CustomerChanges {
         name: body.name.as_deref().map(validate::name).transpose()?,
         email: body.email.as_deref().map(validate::email).transpose()?,
@@ -98,6 +97,16 @@ pub(super) async fn update(
         status: body.status.as_deref().map(customer_status).transpose()?,
     };
     let table = state.table().await?;
+    let expected = match if_match(&headers) {
+        IfMatch::Any => None,
+        IfMatch::Version(version) => Some(version),
+        IfMatch::Never => {
+            return match db::find(&state.pool, &table, id).await? {
+                Some(_) => Err(ApiError::PreconditionFailed(id)),
+                None => Err(ApiError::NotFound(id)),
+            };
+        }
+    };
     match db::update(&state.pool, &table, id, &changes, expected).await? {
         Some(customer) => {
             let tag = etag(customer.version);

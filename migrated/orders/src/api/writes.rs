@@ -72,7 +72,13 @@ pub(super) async fn create(
     let key = match headers.get(IDEMPOTENCY_KEY) {
         None => None,
         Some(value) => match value.to_str() {
-            Ok(key) if (1..=200).contains(&key.len()) => Some(key.to_owned()),
+            // `to_str` lets a tab through; the document promises visible ASCII and spaces.
+            Ok(key)
+                if (1..=200).contains(&key.len())
+                    && key.bytes().all(|b| (b' '..=b'~').contains(&b)) =>
+            {
+                Some(key.to_owned())
+            }
             _ => {
                 return Err(ApiError::BadQuery(
                     "Idempotency-Key must be 1 to 200 visible ASCII characters".to_owned(),

@@ -44,6 +44,13 @@ pub struct Target<'a> {
     pub runtime_role: Option<&'a str>,
 }
 
+/// The roles, other than its owner, that hold a privilege on a view of the shape schema `$1`,
+/// each quoted as an identifier.
+const SHAPE_GRANTEES: &str = "SELECT DISTINCT quote_ident(a.grantee::regrole::text) \
+     FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a \
+     WHERE c.relnamespace = $1::regnamespace AND c.relkind = 'v' \
+     AND a.grantee <> c.relowner AND a.grantee <> 0";
+
 /// Drops every view and function in `schema`, the owner's old shape: a migration may not
 /// change a column a view reads (0A000), and the new shape is created whole.
 fn drop_shape_sql(schema: &str) -> String {
@@ -100,17 +107,27 @@ pub async fn apply(
     if done.is_some() {
         return Ok(Applied::Already);
     }
+    // Whoever could use the old shape can use the new one: its runtime role, and any
+    // login granted it since (a login per service on the road).
+    let mut grantees: Vec<String> = Vec::new();
     if release.shape.is_some() {
+        grantees = sqlx::query_scalar(SHAPE_GRANTEES)
+            .bind(shape_schema)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.execute(drop_shape_sql(shape_schema).as_str()).await?;
     }
     tx.execute(release.sql).await?;
     if let Some(shape) = release.shape {
         tx.execute(shape).await?;
-        if let Some(runtime) = runtime_role {
+        let runtime = runtime_role.map(|r| format!("\"{}\"", r.replace('"', "\"\"")));
+        grantees.extend(runtime);
+        grantees.sort();
+        grantees.dedup();
+        for grantee in grantees {
             let grant = format!(
                 "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {shape_schema} \
-                 TO \"{}\"",
-                runtime.replace('"', "\"\"")
+                 TO {grantee}"
             );
             tx.execute(grant.as_str()).await?;
         }

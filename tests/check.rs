@@ -243,18 +243,13 @@ async fn a_change_no_release_records_is_blamed_only_where_the_database_places_it
             .broken()
             .find(|(s, _)| format!("{}::{}", s.service, s.name) == name)
             .map(|(_, b)| b.clone())
-            .unwrap()
     };
-    // orders::list joins customers, but the missing column is its own `o.total`.
-    let list = find("orders::list");
-    assert!(list.what.contains("reads orders.total"), "{}", list.what);
-    assert!(!list.why.contains("customers team"), "{}", list.why);
-    assert!(
-        list.why.contains("orders has shipped no release."),
-        "{}",
-        list.why
-    );
+    // The orders team's own queries go through its shape view, which follows a rename
+    // (a view names columns by number): orders::list, which joins customers, still runs.
+    assert!(find("orders::list").is_none(), "{report}");
+    assert!(find("orders::lock_status").is_none(), "{report}");
     // customers::order_stats reads orders' table, and that is where the column went.
+    let find = |name: &str| find(name).unwrap();
     let stats = find("customers::order_stats");
     assert!(stats.what.contains("reads orders.total"), "{}", stats.what);
     assert!(
@@ -331,9 +326,13 @@ async fn an_id_type_change_breaks_the_typed_statements_that_inference_lets_throu
 ) {
     let database = changed_by_hand(
         &ctx,
+        // The owner's shape view reads the column: it goes, and comes back over the new type.
         "ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;
+         DROP VIEW customers_shape.customers;
          ALTER TABLE customers ALTER COLUMN id DROP IDENTITY;
-         ALTER TABLE customers ALTER COLUMN id TYPE text USING id::text",
+         ALTER TABLE customers ALTER COLUMN id TYPE text USING id::text;
+         CREATE VIEW customers_shape.customers AS
+             SELECT id, name, email, phone, status, created_at FROM customers",
     )
     .await;
 

@@ -79,5 +79,6 @@ fn release(scenario: &Scenario) -> Release<'_> {
         id: scenario.id,
         owner: &scenario.owner,
         sql: scenario.legacy_sql,
+        shape: scenario.legacy_shape,
     }
 }

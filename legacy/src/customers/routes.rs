@@ -1,8 +1,6 @@
 //! The customers service's HTTP API: CRUD on customers, and a profile that shows order
 //! figures it reads from the orders table.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
@@ -14,36 +12,20 @@ use sqlx::PgPool;
 
 use super::ApiError;
 use super::db::{self, Customer, CustomerChanges, NewCustomer};
-use super::shape::CustomersTable;
 use crate::page::{PageParams, Paged};
 use chassis::http::{Json, Path, Query};
-use chassis::releases::Releases;
 use chassis::validate;
 
-/// What every handler gets: the shared pool, and the releases of the customers team.
+/// What every handler gets: the shared pool. No handler asks which releases its table has
+/// had: this team's queries go through `customers_shape`, which each of its releases keeps.
 #[derive(Debug, Clone, FromRef)]
 struct Service {
     pool: PgPool,
-    releases: Arc<Releases>,
-}
-
-impl Service {
-    /// The table's shape now, read once per request so that its queries agree. A release
-    /// shipped while the service runs is in force from the next request, without a restart.
-    async fn table(&self) -> Result<CustomersTable, ApiError> {
-        Ok(CustomersTable::from_releases(
-            &*self.releases.current().await?,
-        ))
-    }
 }
 
 /// The customers service's routes, with the layers every service gets.
 pub fn router(pool: PgPool) -> Router {
-    let releases = super::releases(pool.clone());
-    let service = Service {
-        pool,
-        releases: Arc::new(releases),
-    };
+    let service = Service { pool };
     chassis::http::finish(
         Router::new()
             .route("/customers", get(list).post(create))
@@ -84,7 +66,7 @@ async fn list(
     Query(params): Query<PageParams>,
 ) -> Result<Json<Paged<Customer>>, ApiError> {
     let page = params.page().map_err(ApiError::BadQuery)?;
-    let (items, total) = db::list(&svc.pool, &svc.table().await?, page).await?;
+    let (items, total) = db::list(&svc.pool, page).await?;
     Ok(Json(Paged {
         items,
         limit: page.limit,
@@ -94,8 +76,7 @@ async fn list(
 }
 
 async fn show(State(svc): State<Service>, Path(id): Path<i64>) -> Result<Json<Profile>, ApiError> {
-    let table = svc.table().await?;
-    let customer = db::find(&svc.pool, &table, id)
+    let customer = db::find(&svc.pool, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     let stats = db::order_stats(&svc.pool, id).await?;
@@ -115,7 +96,7 @@ async fn create(
         email: validate::email(&body.email)?,
         phone: validate::phone(body.phone.as_deref())?,
     };
-    let customer = db::insert(&svc.pool, &svc.table().await?, &new).await?;
+    let customer = db::insert(&svc.pool, &new).await?;
     let location = format!("/customers/{}", customer.id);
     Ok((
         StatusCode::CREATED,
@@ -135,7 +116,7 @@ async fn update(
         phone: validate::phone(body.phone.as_deref())?,
         status: body.status.as_deref().map(customer_status).transpose()?,
     };
-    let customer = db::update(&svc.pool, &svc.table().await?, id, &changes)
+    let customer = db::update(&svc.pool, id, &changes)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     Ok(Json(customer))
@@ -144,18 +125,17 @@ async fn update(
 /// Refuses while the customer has open orders: a rule about the orders team's data,
 /// checked with the orders team's status values.
 async fn remove(State(svc): State<Service>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    let table = svc.table().await?;
     // To its end even if the client hangs up: see `chassis::db::to_completion`.
     crate::reach::to_completion(async move {
         let mut tx = svc.pool.begin().await?;
-        if !db::lock(&mut tx, &table, id).await? {
+        if !db::lock(&mut tx, id).await? {
             return Err(ApiError::NotFound(id));
         }
         let count = db::open_order_count(&mut tx, id).await?;
         if count > 0 {
             return Err(ApiError::HasOpenOrders { id, count });
         }
-        db::delete(&mut tx, &table, id).await?;
+        db::delete(&mut tx, id).await?;
         tx.commit().await?;
         Ok(StatusCode::NO_CONTENT)
     })

@@ -5,12 +5,9 @@
 mod db;
 mod error;
 mod routes;
-mod shape;
 
 pub use error::ApiError;
 pub use routes::router;
-
-use std::collections::BTreeSet;
 
 use chassis::releases::Releases;
 use sqlx::PgPool;
@@ -21,7 +18,8 @@ use crate::check::Statement;
 /// The orders team, as `schema_releases` names it.
 pub const TEAM: &str = "orders";
 
-/// The releases of this team's table, as the service reads them.
+/// The releases of this team's table, as `legacy check` reads them to explain a break (no
+/// request reads them).
 pub(crate) fn releases(pool: PgPool) -> Releases {
     // The table is shared, so are its releases: this service reads only its team's.
     Releases::new(pool, "schema_releases", Some(TEAM))
@@ -32,12 +30,12 @@ pub fn router_reaching(pool: PgPool, reach: Reach) -> axum::Router {
     crate::reach::scoped(router(pool), reach)
 }
 
-/// Every SQL statement this service runs, as it runs them once `releases` are shipped.
-pub fn statements(releases: &BTreeSet<String>) -> Vec<Statement> {
-    statements_reaching(releases, Reach::Tables)
+/// Every SQL statement this service runs.
+pub fn statements() -> Vec<Statement> {
+    statements_reaching(Reach::Tables)
 }
 
 /// The same, reaching the other team's data as `reach` says.
-pub fn statements_reaching(releases: &BTreeSet<String>, reach: Reach) -> Vec<Statement> {
-    db::statements(&shape::OrdersTable::from_releases(releases), reach)
+pub fn statements_reaching(reach: Reach) -> Vec<Statement> {
+    db::statements(reach)
 }

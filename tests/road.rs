@@ -22,7 +22,7 @@ use kit::road::{self, State};
 use kit::walls::Passwords;
 use lab::flows::{Flow, Observed, Probe, impact};
 use lab::harness::{TestContext, TestDatabase};
-use lab::pairs::legacy::{Logins, start_with};
+use lab::pairs::legacy::{Api, Logins, start_with};
 use lab::pairs::{Listeners, Running};
 use lab::scenario::Pair;
 use sqlx::{Connection, Executor, PgConnection};
@@ -74,6 +74,7 @@ fn logins(database: &TestDatabase, at: State) -> Logins {
             } else {
                 legacy::Reach::Tables
             },
+            api: Api::default(),
         },
     }
 }

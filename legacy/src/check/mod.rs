@@ -69,6 +69,8 @@ pub enum Bind {
     NullText,
     /// A `rust_decimal::Decimal`.
     Numeric(rust_decimal::Decimal),
+    /// A `&[i64]` (a batch of ids).
+    Int8s(&'static [i64]),
 }
 
 impl Bind {
@@ -78,6 +80,7 @@ impl Bind {
             Self::Int8(_) | Self::NullInt8 => "int8",
             Self::Text(_) | Self::NullText => "text",
             Self::Numeric(_) => "numeric",
+            Self::Int8s(_) => "_int8",
         }
     }
 
@@ -88,6 +91,7 @@ impl Bind {
             Self::Text(v) => args.add(*v),
             Self::NullText => args.add(None::<&str>),
             Self::Numeric(v) => args.add(*v),
+            Self::Int8s(v) => args.add(*v),
         }
     }
 }

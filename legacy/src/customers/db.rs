@@ -88,6 +88,24 @@ pub async fn find(
         .await
 }
 
+fn find_many_sql(t: &CustomersTable) -> String {
+    let (columns, table, live) = (t.columns(), t.table, t.live());
+    format!("SELECT {columns} FROM {table} WHERE id = ANY($1) AND {live} ORDER BY id")
+}
+
+/// Several customers by id, for the `/v1` batch lookup; unknown ids are absent.
+#[tracing::instrument(skip(db))]
+pub async fn find_many(
+    db: impl PgExecutor<'_>,
+    t: &CustomersTable,
+    ids: &[i64],
+) -> sqlx::Result<Vec<Customer>> {
+    sqlx::query_as(&find_many_sql(t))
+        .bind(ids)
+        .fetch_all(db)
+        .await
+}
+
 fn insert_sql(t: &CustomersTable) -> String {
     let ((columns, values), table) = (t.insert(), t.table);
     format!(
@@ -175,8 +193,9 @@ pub async fn delete(conn: &mut PgConnection, t: &CustomersTable, id: i64) -> sql
     Ok(())
 }
 
-/// A customer's order figures, read straight from the orders service's table.
-#[derive(Debug, Clone, FromRow)]
+/// A customer's order figures, read straight from the orders service's table (or, on the
+/// road's state 3, from its API).
+#[derive(Debug, Clone, PartialEq, FromRow, serde::Deserialize)]
 pub struct OrderStats {
     pub open_order_count: i64,
     pub lifetime_value: Decimal,
@@ -221,13 +240,14 @@ pub async fn open_order_count(conn: &mut PgConnection, customer_id: i64) -> sqlx
 /// Every statement above, as this service runs it on a table of shape `t`, reaching the
 /// orders team's data as `reach` says.
 pub fn statements(t: &CustomersTable, reach: Reach) -> Vec<Statement> {
-    use Bind::{Int8, NullText, Text};
+    use Bind::{Int8, Int8s, NullText, Text};
     let own = |name, sql| Statement::own("customers", name, sql);
     let orders = |name, sql: &str| Statement::reaching_into("customers", name, sql, "orders");
     vec![
         own("list", list_sql(t)).binding([Int8(20), Int8(0)]),
         own("list (count)", count_sql(t)),
         own("find", find_sql(t)).binding([Int8(1)]),
+        own("find_many", find_many_sql(t)).binding([Int8s(&[1, 2])]),
         own("insert", insert_sql(t)).binding([
             Text("Check Customer"),
             Text("legacy-check@example.invalid"),

@@ -4,11 +4,13 @@
 
 mod db;
 mod error;
+mod orders_api;
 mod routes;
 mod shape;
+mod v1;
 
 pub use error::ApiError;
-pub use routes::router;
+pub use routes::{router, router_switched};
 
 use std::collections::BTreeSet;
 
@@ -30,6 +32,16 @@ pub(crate) fn releases(pool: PgPool) -> Releases {
 /// The service's routes, reaching the other team's data as `reach` says.
 pub fn router_reaching(pool: PgPool, reach: Reach) -> axum::Router {
     crate::reach::scoped(router(pool), reach)
+}
+
+/// The service's routes on the road: reaching the other team's data as `reach` says, the
+/// flows `strangler` switched through the orders API.
+pub fn router_on_road(
+    pool: PgPool,
+    reach: Reach,
+    strangler: std::sync::Arc<crate::strangler::Strangler>,
+) -> axum::Router {
+    crate::reach::scoped(router_switched(pool, strangler), reach)
 }
 
 /// Every SQL statement this service runs, as it runs them once `releases` are shipped.

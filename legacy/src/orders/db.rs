@@ -31,7 +31,7 @@ pub struct Order {
 }
 
 /// The customer fields an order view shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CustomerSummary {
     pub name: String,
     pub email: String,
@@ -69,8 +69,17 @@ impl From<OrderRow> for Order {
 /// follows this team's releases; its customers half is that table as it was when this was
 /// written, and nobody tells this team when it changes. Through the contract, the join is
 /// on the view the customers team keeps stable.
-fn order_view(t: &OrdersTable, reach: Reach) -> String {
+/// With `joined` false (the flow switched to the customers API, state 3) it reads this
+/// team's table alone, and the customer comes from the API.
+fn order_view(t: &OrdersTable, reach: Reach, joined: bool) -> String {
     let (status, total) = (t.status(), t.total());
+    if !joined {
+        return format!(
+            "SELECT o.id, o.customer_id, {status} AS status, {total} AS total, o.created_at,
+        NULL::text AS customer_name, NULL::text AS customer_email
+    FROM orders o"
+        );
+    }
     let customers = reach.pick("customers", "customers_api.customer_v1");
     format!(
         "SELECT o.id, o.customer_id, {status} AS status, {total} AS total, o.created_at,
@@ -90,10 +99,10 @@ pub struct OrderFilter {
 const FILTER: &str =
     "($1::bigint IS NULL OR o.customer_id = $1) AND ($2::text IS NULL OR o.status = $2)";
 
-fn list_sql(t: &OrdersTable, reach: Reach) -> String {
+fn list_sql(t: &OrdersTable, reach: Reach, joined: bool) -> String {
     format!(
         "{} WHERE {FILTER} ORDER BY o.id LIMIT $3 OFFSET $4",
-        order_view(t, reach)
+        order_view(t, reach, joined)
     )
 }
 
@@ -107,9 +116,10 @@ pub async fn list(
     t: &OrdersTable,
     filter: &OrderFilter,
     page: Page,
+    joined: bool,
 ) -> sqlx::Result<(Vec<Order>, i64)> {
     let status = filter.status.as_deref().map(|status| t.stored(status));
-    let rows: Vec<OrderRow> = sqlx::query_as(&list_sql(t, Reach::current()))
+    let rows: Vec<OrderRow> = sqlx::query_as(&list_sql(t, Reach::current(), joined))
         .bind(filter.customer_id)
         .bind(status)
         .bind(page.limit)
@@ -124,8 +134,8 @@ pub async fn list(
     Ok((rows.into_iter().map(Order::from).collect(), total))
 }
 
-fn find_sql(t: &OrdersTable, reach: Reach) -> String {
-    format!("{} WHERE o.id = $1", order_view(t, reach))
+fn find_sql(t: &OrdersTable, reach: Reach, joined: bool) -> String {
+    format!("{} WHERE o.id = $1", order_view(t, reach, joined))
 }
 
 #[tracing::instrument(skip(db))]
@@ -133,8 +143,9 @@ pub async fn find(
     db: impl PgExecutor<'_>,
     t: &OrdersTable,
     id: i64,
+    joined: bool,
 ) -> sqlx::Result<Option<Order>> {
-    let row: Option<OrderRow> = sqlx::query_as(&find_sql(t, Reach::current()))
+    let row: Option<OrderRow> = sqlx::query_as(&find_sql(t, Reach::current(), joined))
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -242,6 +253,36 @@ pub async fn set_status(
     Ok(())
 }
 
+/// A customer's order figures, as this team counts them, for its `/v1` API: which orders
+/// are open and which money counts is said here, in the table's current words.
+fn stats_sql(t: &OrdersTable) -> String {
+    let (status, total) = (t.status(), t.total());
+    format!(
+        "SELECT count(*) FILTER (WHERE {status} IN ('NEW', 'PAID')) AS open_order_count,
+                COALESCE(sum({total}) FILTER (WHERE {status} <> 'CANCELLED'), 0) AS lifetime_value
+         FROM orders o WHERE o.customer_id = $1"
+    )
+}
+
+/// A customer's open-order count and lifetime value.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct OrderStats {
+    pub open_order_count: i64,
+    pub lifetime_value: Decimal,
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn stats(
+    db: impl PgExecutor<'_>,
+    t: &OrdersTable,
+    customer_id: i64,
+) -> sqlx::Result<OrderStats> {
+    sqlx::query_as(&stats_sql(t))
+        .bind(customer_id)
+        .fetch_one(db)
+        .await
+}
+
 const DELETE: &str = "DELETE FROM orders WHERE id = $1";
 
 /// Deletes the order; false when there was none.
@@ -259,9 +300,15 @@ pub fn statements(t: &OrdersTable, reach: Reach) -> Vec<Statement> {
     let customers = |name, sql: &str| Statement::reaching_into("orders", name, sql, "customers");
     let filter = [Int8(1), NullText];
     vec![
-        customers("list", &list_sql(t, reach)).binding([Int8(1), NullText, Int8(20), Int8(0)]),
+        customers("list", &list_sql(t, reach, true)).binding([
+            Int8(1),
+            NullText,
+            Int8(20),
+            Int8(0),
+        ]),
         own("list (count)", count_sql()).binding(filter),
-        customers("find", &find_sql(t, reach)).binding([Int8(1)]),
+        customers("find", &find_sql(t, reach, true)).binding([Int8(1)]),
+        own("stats", stats_sql(t)).binding([Int8(1)]),
         customers(
             "customer_status",
             reach.pick(CUSTOMER_STATUS, CUSTOMER_STATUS_CONTRACT),
@@ -284,6 +331,22 @@ pub fn statements(t: &OrdersTable, reach: Reach) -> Vec<Statement> {
         own("lock_status", lock_status_sql(t)).binding([Int8(1)]),
         own("set_status", SET_STATUS.to_owned()).binding([Int8(1), Text(t.stored("PAID"))]),
         own("delete", DELETE.to_owned()).binding([Int8(0)]),
+    ]
+}
+
+/// The order view's own-table variants, in place of [`statements`]' joins once the flow
+/// that shows an order's customer is switched to the customers API (the road's state 3).
+pub fn api_statements(t: &OrdersTable) -> Vec<Statement> {
+    use Bind::{Int8, NullText};
+    let own = |name, sql| Statement::own("orders", name, sql);
+    vec![
+        own("list (own)", list_sql(t, Reach::Tables, false)).binding([
+            Int8(1),
+            NullText,
+            Int8(20),
+            Int8(0),
+        ]),
+        own("find (own)", find_sql(t, Reach::Tables, false)).binding([Int8(1)]),
     ]
 }
 

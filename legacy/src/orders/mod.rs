@@ -2,13 +2,15 @@
 //! service's table three ways (see `db.rs`): it joins it to show an order's customer, reads
 //! it to accept an order, and writes it at guest checkout.
 
+mod customers_api;
 mod db;
 mod error;
 mod routes;
 mod shape;
+mod v1;
 
 pub use error::ApiError;
-pub use routes::router;
+pub use routes::{router, router_switched};
 
 use std::collections::BTreeSet;
 
@@ -32,6 +34,16 @@ pub fn router_reaching(pool: PgPool, reach: Reach) -> axum::Router {
     crate::reach::scoped(router(pool), reach)
 }
 
+/// The service's routes on the road: reaching the other team's data as `reach` says, the
+/// flows `strangler` switched through the customers API.
+pub fn router_on_road(
+    pool: PgPool,
+    reach: Reach,
+    strangler: std::sync::Arc<crate::strangler::Strangler>,
+) -> axum::Router {
+    crate::reach::scoped(router_switched(pool, strangler), reach)
+}
+
 /// Every SQL statement this service runs, as it runs them once `releases` are shipped.
 pub fn statements(releases: &BTreeSet<String>) -> Vec<Statement> {
     statements_reaching(releases, Reach::Tables)
@@ -39,5 +51,8 @@ pub fn statements(releases: &BTreeSet<String>) -> Vec<Statement> {
 
 /// The same, reaching the other team's data as `reach` says.
 pub fn statements_reaching(releases: &BTreeSet<String>, reach: Reach) -> Vec<Statement> {
-    db::statements(&shape::OrdersTable::from_releases(releases), reach)
+    let table = shape::OrdersTable::from_releases(releases);
+    let mut statements = db::statements(&table, reach);
+    statements.extend(db::api_statements(&table));
+    statements
 }

@@ -13,37 +13,126 @@ use serde::Deserialize;
 use sqlx::PgPool;
 
 use super::ApiError;
-use super::db::{self, Order, OrderFilter};
+use super::customers_api;
+use super::db::{self, CustomerSummary, Order, OrderFilter};
 use super::shape::OrdersTable;
 use crate::page::{PageParams, Paged};
-use chassis::http::{Json, Path, Query};
+use crate::strangler::{Flow, Strangler};
+use chassis::consumer::UpstreamError;
+use chassis::http::{Json, Path, Query, RequestId};
 use chassis::releases::Releases;
 use chassis::validate;
 
 /// The statuses an order moves through.
 pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];
 
-/// What every handler gets: the shared pool, and the releases of the orders team.
+/// What every handler gets: the shared pool, the releases of the orders team, and the
+/// switch of the flows that reach the customers team's data (SQL or its API).
 #[derive(Debug, Clone, FromRef)]
-struct Service {
-    pool: PgPool,
+pub(super) struct Service {
+    pub(super) pool: PgPool,
     releases: Arc<Releases>,
+    strangler: Arc<Strangler>,
 }
 
 impl Service {
     /// The table's shape now, read once per request so that its queries agree. A release
     /// shipped while the service runs is in force from the next request, without a restart.
-    async fn table(&self) -> Result<OrdersTable, ApiError> {
+    pub(super) async fn table(&self) -> Result<OrdersTable, ApiError> {
         Ok(OrdersTable::from_releases(&*self.releases.current().await?))
+    }
+
+    /// Whether the order view joins the customers' data (SQL) or leaves it to the API.
+    fn joined(&self) -> bool {
+        !self.strangler.uses_api(Flow::OrderCustomer)
+    }
+
+    /// The orders with their customer: as the join found it, or from the customers API
+    /// once the flow is switched; compared before the switch.
+    async fn with_customers(
+        &self,
+        orders: Vec<Order>,
+        request_id: &str,
+    ) -> Result<Vec<Order>, ApiError> {
+        let (flow, strangler) = (Flow::OrderCustomer, &self.strangler);
+        let Some(customers) = strangler.owner() else {
+            return Ok(orders);
+        };
+        if strangler.uses_api(flow) {
+            return Ok(fill(customers, orders, request_id).await?);
+        }
+        if strangler.compares(flow) {
+            let api = fill(customers, orders.clone(), request_id)
+                .await
+                .map(|o| summaries(&o));
+            strangler.record(flow, &summaries(&orders), api);
+        }
+        Ok(orders)
+    }
+
+    /// Whether the customer exists and may order (their status): from the customers table
+    /// (locked until the order is written) or from the customers API, which locks nothing.
+    async fn customer_status(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        id: i64,
+        request_id: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let (flow, strangler) = (Flow::PlaceOrder, &self.strangler);
+        match strangler.owner() {
+            Some(customers) if strangler.uses_api(flow) => {
+                let found = customers_api::lookup(customers, id, request_id).await?;
+                Ok(found.map(|c| c.status))
+            }
+            owner => {
+                let status = db::customer_status(tx, id).await?;
+                if let (true, Some(customers)) = (strangler.compares(flow), owner) {
+                    let api = customers_api::lookup(customers, id, request_id).await;
+                    strangler.record(flow, &status, api.map(|c| c.map(|c| c.status)));
+                }
+                Ok(status)
+            }
+        }
     }
 }
 
-/// The orders service's routes, with the layers every service gets.
+/// Each order's customer, by the customers API's batch lookup: one call for the lot.
+async fn fill(
+    customers: &chassis::consumer::Upstream,
+    mut orders: Vec<Order>,
+    request_id: &str,
+) -> Result<Vec<Order>, chassis::consumer::UpstreamError> {
+    let ids: Vec<i64> = orders.iter().filter_map(|o| o.customer_id).collect();
+    let found = customers_api::lookup_many(customers, &ids, request_id).await?;
+    for order in &mut orders {
+        order.customer = order
+            .customer_id
+            .and_then(|id| found.get(&id))
+            .map(|c| CustomerSummary {
+                name: c.name.clone(),
+                email: c.email.clone(),
+            });
+    }
+    Ok(orders)
+}
+
+fn summaries(orders: &[Order]) -> Vec<Option<CustomerSummary>> {
+    orders.iter().map(|o| o.customer.clone()).collect()
+}
+
+/// The orders service's routes, with the layers every service gets; its flows into
+/// customers' data run SQL.
 pub fn router(pool: PgPool) -> Router {
+    router_switched(pool, Arc::new(Strangler::sql_only()))
+}
+
+/// The same, with the flows into customers' data switched as `strangler` says.
+pub fn router_switched(pool: PgPool, strangler: Arc<Strangler>) -> Router {
     let releases = super::releases(pool.clone());
     let service = Service {
         pool,
         releases: Arc::new(releases),
+        strangler,
     };
     chassis::http::finish(
         Router::new()
@@ -51,6 +140,7 @@ pub fn router(pool: PgPool) -> Router {
             .route("/orders/{id}", get(show).patch(update).delete(remove))
             .route("/guest-checkouts", post(guest_checkout))
             .route("/health", get(crate::health))
+            .merge(super::v1::routes())
             .with_state(service),
     )
 }
@@ -90,6 +180,7 @@ struct ChangeStatus {
 async fn list(
     State(svc): State<Service>,
     Query(params): Query<ListParams>,
+    RequestId(request_id): RequestId,
 ) -> Result<Json<Paged<Order>>, ApiError> {
     let page = PageParams {
         limit: params.limit,
@@ -109,36 +200,54 @@ async fn list(
         customer_id: params.customer_id,
         status: params.status,
     };
-    let (items, total) = db::list(&svc.pool, &svc.table().await?, &filter, page).await?;
+    let table = svc.table().await?;
+    let (items, total) = db::list(&svc.pool, &table, &filter, page, svc.joined()).await?;
     Ok(Json(Paged {
-        items,
+        items: svc.with_customers(items, &request_id).await?,
         limit: page.limit,
         offset: page.offset,
         total,
     }))
 }
 
-async fn show(State(svc): State<Service>, Path(id): Path<i64>) -> Result<Json<Order>, ApiError> {
+async fn show(
+    State(svc): State<Service>,
+    Path(id): Path<i64>,
+    RequestId(request_id): RequestId,
+) -> Result<Json<Order>, ApiError> {
     let table = svc.table().await?;
-    let order = db::find(&svc.pool, &table, id)
+    let order = db::find(&svc.pool, &table, id, svc.joined())
         .await?
         .ok_or(ApiError::NotFound(id))?;
-    Ok(Json(order))
+    Ok(Json(one(svc
+        .with_customers(vec![order], &request_id)
+        .await?)?))
+}
+
+/// The one order of a one-order view.
+fn one(mut orders: Vec<Order>) -> Result<Order, ApiError> {
+    orders
+        .pop()
+        .ok_or_else(|| ApiError::Database(sqlx::Error::RowNotFound))
 }
 
 /// Accepts an order only for an existing, active customer, which it learns by reading
 /// the customers table.
 async fn create(
     State(svc): State<Service>,
+    RequestId(request_id): RequestId,
     Json(body): Json<PlaceOrder>,
 ) -> Result<impl IntoResponse, ApiError> {
     let total = validate::total(body.total)?;
     let table = svc.table().await?;
     // A client that hangs up cancels this handler, and a transaction cancelled inside its
     // `BEGIN` stays open on the pooled connection (sqlx 0.8): the work runs to its end.
+    let (service, id) = (svc.clone(), request_id.clone());
     let order = crate::reach::to_completion(async move {
+        let svc = service;
         let mut tx = svc.pool.begin().await?;
-        match db::customer_status(&mut tx, body.customer_id)
+        match svc
+            .customer_status(&mut tx, body.customer_id, &id)
             .await?
             .as_deref()
         {
@@ -152,20 +261,23 @@ async fn create(
             }
         }
         let id = db::insert(&mut tx, &table, body.customer_id, total).await?;
-        let order = db::find(&mut *tx, &table, id)
+        let order = db::find(&mut *tx, &table, id, svc.joined())
             .await?
             .ok_or(ApiError::NotFound(id))?;
         tx.commit().await?;
         Ok(order)
     })
     .await?;
-    Ok(created(order))
+    Ok(created(one(svc
+        .with_customers(vec![order], &request_id)
+        .await?)?))
 }
 
 /// Registers the buyer as a customer (a write into the customers table) and places the
 /// order, in one transaction.
 async fn guest_checkout(
     State(svc): State<Service>,
+    RequestId(request_id): RequestId,
     Json(body): Json<GuestCheckout>,
 ) -> Result<impl IntoResponse, ApiError> {
     let name = validate::name(&body.name)?;
@@ -173,19 +285,41 @@ async fn guest_checkout(
     let phone = validate::phone(body.phone.as_deref())?;
     let total = validate::total(body.total)?;
     let table = svc.table().await?;
+    // On the API the registration is the customers team's own transaction: an order that
+    // then fails leaves a registered guest behind, where one SQL transaction left nothing.
+    let registered = match svc.strangler.owner() {
+        Some(customers) if svc.strangler.uses_api(Flow::GuestCheckout) => Some(
+            customers_api::register(customers, &name, &email, phone.as_deref(), &request_id)
+                .await
+                .map_err(|err| match err {
+                    UpstreamError::Rejected { status, .. } if status == StatusCode::CONFLICT => {
+                        ApiError::EmailTaken
+                    }
+                    other => ApiError::Customers(other),
+                })?
+                .id,
+        ),
+        _ => None,
+    };
+    let service = svc.clone();
     let order = crate::reach::to_completion(async move {
+        let svc = service;
         let mut tx = svc.pool.begin().await?;
-        let customer_id =
-            db::insert_guest_customer(&mut tx, &name, &email, phone.as_deref()).await?;
+        let customer_id = match registered {
+            Some(id) => id,
+            None => db::insert_guest_customer(&mut tx, &name, &email, phone.as_deref()).await?,
+        };
         let id = db::insert(&mut tx, &table, customer_id, total).await?;
-        let order = db::find(&mut *tx, &table, id)
+        let order = db::find(&mut *tx, &table, id, svc.joined())
             .await?
             .ok_or(ApiError::NotFound(id))?;
         tx.commit().await?;
         Ok::<_, ApiError>(order)
     })
     .await?;
-    Ok(created(order))
+    Ok(created(one(svc
+        .with_customers(vec![order], &request_id)
+        .await?)?))
 }
 
 fn created(order: Order) -> impl IntoResponse {
@@ -210,6 +344,7 @@ pub fn transition_allowed(from: &str, to: &str) -> bool {
 async fn update(
     State(svc): State<Service>,
     Path(id): Path<i64>,
+    RequestId(request_id): RequestId,
     Json(body): Json<ChangeStatus>,
 ) -> Result<Json<Order>, ApiError> {
     if !STATUSES.contains(&body.status.as_str()) {
@@ -220,7 +355,9 @@ async fn update(
         .into());
     }
     let table = svc.table().await?;
-    crate::reach::to_completion(async move {
+    let service = svc.clone();
+    let order = crate::reach::to_completion(async move {
+        let svc = service;
         let mut tx = svc.pool.begin().await?;
         let current = db::lock_status(&mut tx, &table, id)
             .await?
@@ -233,13 +370,16 @@ async fn update(
             });
         }
         db::set_status(&mut tx, &table, id, &body.status).await?;
-        let order = db::find(&mut *tx, &table, id)
+        let order = db::find(&mut *tx, &table, id, svc.joined())
             .await?
             .ok_or(ApiError::NotFound(id))?;
         tx.commit().await?;
-        Ok(Json(order))
+        Ok::<_, ApiError>(order)
     })
-    .await
+    .await?;
+    Ok(Json(one(svc
+        .with_customers(vec![order], &request_id)
+        .await?)?))
 }
 
 async fn remove(State(svc): State<Service>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         one_database_walks_from_state_0_to_4_and_back_and_answers_alike_at_each,
         at_state_2_the_compare_mode_finds_no_difference_and_counts_a_failed_api_path,
         state_4_refuses_to_go_back_while_a_home_schema_holds_a_table_it_did_not_move,
+        each_state_costs_its_statements_per_business_operation,
     ])
 }
 
@@ -523,4 +524,142 @@ async fn state_4_refuses_to_go_back_while_a_home_schema_holds_a_table_it_did_not
         .await
         .unwrap();
     go(&database, State::Api).await;
+}
+
+/// One business operation as a client makes it: method, service, path, body.
+type Operation = (
+    &'static str,
+    reqwest::Method,
+    bool,
+    String,
+    Option<serde_json::Value>,
+);
+
+fn operations(round: u8) -> Vec<Operation> {
+    use reqwest::Method;
+
+    vec![
+        (
+            "show an order",
+            Method::GET,
+            false,
+            "/orders/1".into(),
+            None,
+        ),
+        (
+            "list 20 orders",
+            Method::GET,
+            false,
+            "/orders?limit=20".into(),
+            None,
+        ),
+        (
+            "place an order",
+            Method::POST,
+            false,
+            "/orders".into(),
+            Some(serde_json::json!({"customer_id": 1, "total": "12.50"})),
+        ),
+        (
+            "guest checkout",
+            Method::POST,
+            false,
+            "/guest-checkouts".into(),
+            Some(
+                serde_json::json!({"name": "Road Guest", "email": format!("road-cost-{round}@example.com"), "total": "9.99"}),
+            ),
+        ),
+        (
+            "show a profile",
+            Method::GET,
+            true,
+            "/customers/1".into(),
+            None,
+        ),
+        (
+            "delete guard (refused)",
+            Method::DELETE,
+            true,
+            "/customers/1".into(),
+            None,
+        ),
+    ]
+}
+
+/// Statements each login ran in `database` since the last reset, the readings left out.
+async fn statements_by_role(database: &TestDatabase) -> std::collections::BTreeMap<String, i64> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r.rolname::text, sum(s.calls)::bigint \
+         FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid \
+         WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND s.query <> $1 AND s.query NOT LIKE '%pg_stat_statements%' \
+         GROUP BY r.rolname",
+    )
+    .bind(chassis::db::RELEASE_CHECK_SQL)
+    .fetch_all(&mut admin(&database.url).await)
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(role, calls)| (role.replace(&format!("_{}", database.name), ""), calls))
+        .collect()
+}
+
+async fn each_state_costs_its_statements_per_business_operation(ctx: TestContext) {
+    let database = ctx.database(&support::LEGACY).await;
+    admin(&database.url)
+        .await
+        .execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut table = Vec::new();
+    for state in State::ALL {
+        if state != State::SharedLogin {
+            go(&database, state).await;
+        }
+        let (running, _) = serve(&database, state).await;
+        for (name, method, customers, path, body) in operations(state.number()) {
+            reset_statements(&database).await;
+            let base = if customers {
+                &running.customers.url
+            } else {
+                &running.orders.url
+            };
+            let mut request = client.request(method, format!("{base}{path}"));
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let status = request.send().await.unwrap().status().as_u16();
+            assert!(
+                matches!(status, 200 | 201 | 409),
+                "{name} at state {state}: {status}"
+            );
+            let counts = statements_by_role(&database).await;
+            table.push((state.number(), name, status, counts));
+        }
+        drop(running);
+    }
+    eprintln!("road cost: state | operation | status | SQL statements by login");
+    for (state, name, status, counts) in &table {
+        let total: i64 = counts.values().sum();
+        eprintln!("road cost: {state} | {name} | {status} | {total} {counts:?}");
+    }
+    // Until state 3 an order's customer is read by the orders login alone; from 3 on, the
+    // customers login answers it over HTTP, and the orders login reads no customer data.
+    let of = |state: u8, op: &str, role: &str| {
+        let (_, _, _, counts) = table
+            .iter()
+            .find(|(s, n, _, _)| *s == state && *n == op)
+            .unwrap();
+        counts.get(role).copied().unwrap_or(0)
+    };
+    for op in ["show an order", "place an order", "guest checkout"] {
+        assert_eq!(of(2, op, "legacy_customers_svc"), 0, "{op}");
+        assert!(of(3, op, "legacy_customers_svc") > 0, "{op}");
+        assert!(of(4, op, "legacy_customers_svc") > 0, "{op}");
+    }
+    for op in ["show a profile", "delete guard (refused)"] {
+        assert_eq!(of(2, op, "legacy_orders_svc"), 0, "{op}");
+        assert!(of(3, op, "legacy_orders_svc") > 0, "{op}");
+    }
 }

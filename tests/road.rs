@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         state_4_refuses_to_go_back_while_a_home_schema_holds_a_table_it_did_not_move,
         each_state_costs_its_statements_per_business_operation,
         every_scenario_shipped_at_every_state_is_observed,
+        at_state_3_a_taken_email_is_409_and_an_owner_down_fails_the_order_closed,
     ])
 }
 
@@ -736,4 +737,49 @@ async fn every_scenario_shipped_at_every_state_is_observed(ctx: TestContext) {
             felt => assert_eq!(felt, &Ok(Vec::new()), "state 3 {id}"),
         }
     }
+}
+
+async fn at_state_3_a_taken_email_is_409_and_an_owner_down_fails_the_order_closed(
+    ctx: TestContext,
+) {
+    let database = ctx.database(&support::LEGACY).await;
+    go(&database, State::Api).await;
+    let (mut running, _) = serve(&database, State::Api).await;
+    let client = reqwest::Client::new();
+    let taken: serde_json::Value = client
+        .get(format!("{}/customers/1", running.customers.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let guest = client
+        .post(format!("{}/guest-checkouts", running.orders.url))
+        .json(&serde_json::json!({"name": "Guest", "email": taken["email"], "total": "5.00"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guest.status(), 409);
+
+    let orders = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM public.orders")
+            .fetch_one(&mut admin(&database.url).await)
+            .await
+            .unwrap()
+    };
+    let before = orders().await;
+    running.customers.stop().await.unwrap();
+    let order = client
+        .post(format!("{}/orders", running.orders.url))
+        .json(&serde_json::json!({"customer_id": 1, "total": "5.00"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(order.status(), 503);
+    assert!(order.headers().contains_key("retry-after"));
+    let problem: serde_json::Value = order.json().await.unwrap();
+    assert_eq!(problem["title"], "The customers service is unavailable");
+    assert_eq!(orders().await, before, "nothing written");
 }

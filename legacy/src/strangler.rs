@@ -81,7 +81,8 @@ impl std::str::FromStr for ApiFlows {
         let mut flows = BTreeSet::new();
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             if name == "all" {
-                return Ok(Self::all());
+                flows.extend(Flow::ALL);
+                continue;
             }
             let flow = Flow::ALL
                 .into_iter()
@@ -238,6 +239,7 @@ mod tests {
 
     #[test]
     fn refuses_an_unknown_flow_and_names_the_known_ones() {
+        assert!("all,nope".parse::<ApiFlows>().is_err());
         let err = "place-order,checkout".parse::<ApiFlows>().unwrap_err();
         assert!(err.contains("no flow `checkout`"), "{err}");
         assert!(err.contains("guest-checkout"), "{err}");

@@ -44,6 +44,11 @@ pub struct Cli {
     )]
     pub orders_addr: SocketAddr,
 
+    /// Where the SQL that reaches into the other team's data goes: `tables`, or
+    /// `contract` (the owner's views and functions, the road's state 2).
+    #[arg(long, env = "LEGACY_REACH", default_value = "tables", global = true)]
+    pub reach: legacy::Reach,
+
     /// The flows that call the other team's API instead of reaching into its data (the
     /// road's state 3): a comma list of order-customer, place-order, guest-checkout,
     /// profile-stats, delete-guard; or `all`. Empty: every flow runs its SQL.
@@ -144,8 +149,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let listener = chassis::http::bind(cli.customers_addr, "--customers-addr").await?;
             println!("customers listening on http://{}", listener.local_addr()?);
             let orders = format!("http://{}", cli.orders_addr);
-            let app = legacy::customers::router_switched(
+            let app = legacy::customers::router_on_road(
                 chassis::db::pool(&url, legacy::CUSTOMERS_APP)?,
+                cli.reach,
                 Arc::new(cli.strangler("orders", &orders)?),
             );
             chassis::http::serve_with(listener, app, shutdown, cli.http.limits()).await?;
@@ -156,8 +162,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let listener = chassis::http::bind(cli.orders_addr, "--orders-addr").await?;
             println!("orders listening on http://{}", listener.local_addr()?);
             let customers = format!("http://{}", cli.customers_addr);
-            let app = legacy::orders::router_switched(
+            let app = legacy::orders::router_on_road(
                 chassis::db::pool(&url, legacy::ORDERS_APP)?,
+                cli.reach,
                 Arc::new(cli.strangler("customers", &customers)?),
             );
             chassis::http::serve_with(listener, app, shutdown, cli.http.limits()).await?;
@@ -222,6 +229,7 @@ async fn up(cli: &Cli, url: &DatabaseUrl, shutdown: CancellationToken) -> anyhow
             flows: cli.api_flows.clone(),
             compare: cli.api_compare,
         },
+        reach: cli.reach,
         ..pairs::legacy::Logins::shared(url)
     };
     let (running, _) = pairs::legacy::start_switched(&logins, listeners)?;

@@ -69,22 +69,23 @@ impl From<OrderRow> for Order {
 /// follows this team's releases; its customers half is that table as it was when this was
 /// written, and nobody tells this team when it changes. Through the contract, the join is
 /// on the view the customers team keeps stable.
-/// With `joined` false (the flow switched to the customers API, state 3) it reads this
-/// team's table alone, and the customer comes from the API.
 fn order_view(t: &OrdersTable, reach: Reach, joined: bool) -> String {
     let (status, total) = (t.status(), t.total());
-    if !joined {
-        return format!(
-            "SELECT o.id, o.customer_id, {status} AS status, {total} AS total, o.created_at,
-        NULL::text AS customer_name, NULL::text AS customer_email
-    FROM orders o"
-        );
-    }
     let customers = reach.pick("customers", "customers_api.customer_v1");
+    let (name, email, join) = if joined {
+        (
+            "c.name",
+            "c.email",
+            format!("LEFT JOIN {customers} c ON c.id = o.customer_id"),
+        )
+    } else {
+        // The flow switched to the customers API (state 3): this team's table alone.
+        ("NULL::text", "NULL::text", String::new())
+    };
     format!(
         "SELECT o.id, o.customer_id, {status} AS status, {total} AS total, o.created_at,
-        c.name AS customer_name, c.email AS customer_email
-    FROM orders o LEFT JOIN {customers} c ON c.id = o.customer_id"
+        {name} AS customer_name, {email} AS customer_email
+    FROM orders o {join}"
     )
 }
 

@@ -70,6 +70,8 @@ pub enum Bind {
     NullText,
     /// A `rust_decimal::Decimal`.
     Numeric(rust_decimal::Decimal),
+    /// A `&[i64]` (a batch of ids).
+    Int8s(&'static [i64]),
 }
 
 impl Bind {
@@ -79,6 +81,7 @@ impl Bind {
             Self::Int8(_) | Self::NullInt8 => "int8",
             Self::Text(_) | Self::NullText => "text",
             Self::Numeric(_) => "numeric",
+            Self::Int8s(_) => "_int8",
         }
     }
 
@@ -89,6 +92,7 @@ impl Bind {
             Self::Text(v) => args.add(*v),
             Self::NullText => args.add(None::<&str>),
             Self::Numeric(v) => args.add(*v),
+            Self::Int8s(v) => args.add(*v),
         }
     }
 }

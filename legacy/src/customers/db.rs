@@ -79,6 +79,19 @@ pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Custo
         .await
 }
 
+fn find_many_sql() -> String {
+    format!("SELECT {COLUMNS} FROM customers_shape.customers WHERE id = ANY($1) ORDER BY id")
+}
+
+/// Several customers by id, for the `/v1` batch lookup; unknown ids are absent.
+#[tracing::instrument(skip(db))]
+pub async fn find_many(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<Customer>> {
+    sqlx::query_as(&find_many_sql())
+        .bind(ids)
+        .fetch_all(db)
+        .await
+}
+
 fn insert_sql() -> String {
     format!(
         "INSERT INTO customers_shape.customers (name, email, phone) VALUES ($1, $2, $3) \
@@ -145,8 +158,9 @@ pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// A customer's order figures, read straight from the orders service's table.
-#[derive(Debug, Clone, FromRow)]
+/// A customer's order figures, read straight from the orders service's table (or, on the
+/// road's state 3, from its API).
+#[derive(Debug, Clone, PartialEq, FromRow, serde::Deserialize)]
 pub struct OrderStats {
     pub open_order_count: i64,
     pub lifetime_value: Decimal,
@@ -191,13 +205,14 @@ pub async fn open_order_count(conn: &mut PgConnection, customer_id: i64) -> sqlx
 /// Every statement above, as this service runs it, reaching the orders team's data as
 /// `reach` says.
 pub fn statements(reach: Reach) -> Vec<Statement> {
-    use Bind::{Int8, NullText, Text};
+    use Bind::{Int8, Int8s, NullText, Text};
     let own = |name, sql| Statement::own("customers", name, sql);
     let orders = |name, sql: &str| Statement::reaching_into("customers", name, sql, "orders");
     vec![
         own("list", list_sql()).binding([Int8(20), Int8(0)]),
         own("list (count)", COUNT.to_owned()),
         own("find", find_sql()).binding([Int8(1)]),
+        own("find_many", find_many_sql()).binding([Int8s(&[1, 2])]),
         own("insert", insert_sql()).binding([
             Text("Check Customer"),
             Text("legacy-check@example.invalid"),

@@ -4,10 +4,12 @@
 
 mod db;
 mod error;
+mod orders_api;
 mod routes;
+mod v1;
 
 pub use error::ApiError;
-pub use routes::router;
+pub use routes::{router, router_switched};
 
 use chassis::releases::Releases;
 use sqlx::PgPool;
@@ -28,6 +30,16 @@ pub(crate) fn releases(pool: PgPool) -> Releases {
 /// The service's routes, reaching the other team's data as `reach` says.
 pub fn router_reaching(pool: PgPool, reach: Reach) -> axum::Router {
     crate::reach::scoped(router(pool), reach)
+}
+
+/// The service's routes on the road: reaching the other team's data as `reach` says, the
+/// flows `strangler` switched through the orders API.
+pub fn router_on_road(
+    pool: PgPool,
+    reach: Reach,
+    strangler: std::sync::Arc<crate::strangler::Strangler>,
+) -> axum::Router {
+    crate::reach::scoped(router_switched(pool, strangler), reach)
 }
 
 /// Every SQL statement this service runs.

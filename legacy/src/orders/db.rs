@@ -32,7 +32,7 @@ pub struct Order {
 }
 
 /// The customer fields an order view shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CustomerSummary {
     pub name: String,
     pub email: String,
@@ -70,12 +70,22 @@ impl From<OrderRow> for Order {
 /// is this team's shape, kept by its releases; its customers half is that table as it was when this was
 /// written, and nobody tells this team when it changes. Through the contract, the join is
 /// on the view the customers team keeps stable.
-fn order_view(reach: Reach) -> String {
+fn order_view(reach: Reach, joined: bool) -> String {
     let customers = reach.pick("customers", "customers_api.customer_v1");
+    let (name, email, join) = if joined {
+        (
+            "c.name",
+            "c.email",
+            format!("LEFT JOIN {customers} c ON c.id = o.customer_id"),
+        )
+    } else {
+        // The flow switched to the customers API (state 3): this team's table alone.
+        ("NULL::text", "NULL::text", String::new())
+    };
     format!(
         "SELECT o.id, o.customer_id, o.status, o.total, o.created_at,
-        c.name AS customer_name, c.email AS customer_email
-    FROM orders_shape.orders o LEFT JOIN {customers} c ON c.id = o.customer_id"
+        {name} AS customer_name, {email} AS customer_email
+    FROM orders_shape.orders o {join}"
     )
 }
 
@@ -90,10 +100,10 @@ pub struct OrderFilter {
 const FILTER: &str =
     "($1::bigint IS NULL OR o.customer_id = $1) AND ($2::text IS NULL OR o.status = $2)";
 
-fn list_sql(reach: Reach) -> String {
+fn list_sql(reach: Reach, joined: bool) -> String {
     format!(
         "{} WHERE {FILTER} ORDER BY o.id LIMIT $3 OFFSET $4",
-        order_view(reach)
+        order_view(reach, joined)
     )
 }
 
@@ -106,9 +116,10 @@ pub async fn list(
     db: &PgPool,
     filter: &OrderFilter,
     page: Page,
+    joined: bool,
 ) -> sqlx::Result<(Vec<Order>, i64)> {
     let status = filter.status.as_deref();
-    let rows: Vec<OrderRow> = sqlx::query_as(&list_sql(Reach::current()))
+    let rows: Vec<OrderRow> = sqlx::query_as(&list_sql(Reach::current(), joined))
         .bind(filter.customer_id)
         .bind(status)
         .bind(page.limit)
@@ -123,13 +134,13 @@ pub async fn list(
     Ok((rows.into_iter().map(Order::from).collect(), total))
 }
 
-fn find_sql(reach: Reach) -> String {
-    format!("{} WHERE o.id = $1", order_view(reach))
+fn find_sql(reach: Reach, joined: bool) -> String {
+    format!("{} WHERE o.id = $1", order_view(reach, joined))
 }
 
 #[tracing::instrument(skip(db))]
-pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Order>> {
-    let row: Option<OrderRow> = sqlx::query_as(&find_sql(Reach::current()))
+pub async fn find(db: impl PgExecutor<'_>, id: i64, joined: bool) -> sqlx::Result<Option<Order>> {
+    let row: Option<OrderRow> = sqlx::query_as(&find_sql(Reach::current(), joined))
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -220,6 +231,25 @@ pub async fn set_status(conn: &mut PgConnection, id: i64, status: &str) -> sqlx:
     Ok(())
 }
 
+/// A customer's order figures, as this team counts them, for its `/v1` API: which orders
+/// are open and which money counts is said here, in this team's shape.
+const STATS: &str =
+    "SELECT count(*) FILTER (WHERE o.status IN ('NEW', 'PAID')) AS open_order_count,
+        COALESCE(sum(o.total) FILTER (WHERE o.status <> 'CANCELLED'), 0) AS lifetime_value
+    FROM orders_shape.orders o WHERE o.customer_id = $1";
+
+/// A customer's open-order count and lifetime value.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct OrderStats {
+    pub open_order_count: i64,
+    pub lifetime_value: Decimal,
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn stats(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Result<OrderStats> {
+    sqlx::query_as(STATS).bind(customer_id).fetch_one(db).await
+}
+
 const DELETE: &str = "DELETE FROM orders_shape.orders WHERE id = $1";
 
 /// Deletes the order; false when there was none.
@@ -237,9 +267,10 @@ pub fn statements(reach: Reach) -> Vec<Statement> {
     let customers = |name, sql: &str| Statement::reaching_into("orders", name, sql, "customers");
     let filter = [Int8(1), NullText];
     vec![
-        customers("list", &list_sql(reach)).binding([Int8(1), NullText, Int8(20), Int8(0)]),
+        customers("list", &list_sql(reach, true)).binding([Int8(1), NullText, Int8(20), Int8(0)]),
         own("list (count)", count_sql()).binding(filter),
-        customers("find", &find_sql(reach)).binding([Int8(1)]),
+        customers("find", &find_sql(reach, true)).binding([Int8(1)]),
+        own("stats", STATS.to_owned()).binding([Int8(1)]),
         customers(
             "customer_status",
             reach.pick(CUSTOMER_STATUS, CUSTOMER_STATUS_CONTRACT),
@@ -262,6 +293,22 @@ pub fn statements(reach: Reach) -> Vec<Statement> {
         own("lock_status", LOCK_STATUS.to_owned()).binding([Int8(1)]),
         own("set_status", SET_STATUS.to_owned()).binding([Int8(1), Text("PAID")]),
         own("delete", DELETE.to_owned()).binding([Int8(0)]),
+    ]
+}
+
+/// The order view's own-table variants, in place of [`statements`]' joins once the flow
+/// that shows an order's customer is switched to the customers API (the road's state 3).
+pub fn api_statements() -> Vec<Statement> {
+    use Bind::{Int8, NullText};
+    let own = |name, sql| Statement::own("orders", name, sql);
+    vec![
+        own("list (own)", list_sql(Reach::Tables, false)).binding([
+            Int8(1),
+            NullText,
+            Int8(20),
+            Int8(0),
+        ]),
+        own("find (own)", find_sql(Reach::Tables, false)).binding([Int8(1)]),
     ]
 }
 

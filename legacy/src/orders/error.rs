@@ -24,6 +24,9 @@ pub enum ApiError {
     EmailTaken,
     #[error("order {id} cannot go from {from} to {to}")]
     InvalidTransition { id: i64, from: String, to: String },
+    /// A flow switched to the customers API could not get its answer: fail closed.
+    #[error("customers call failed: {0}")]
+    Customers(#[from] chassis::consumer::UpstreamError),
     #[error(transparent)]
     Rejection(#[from] Rejection),
     #[error("database error: {0}")]
@@ -71,6 +74,7 @@ impl ApiError {
                 "Invalid status change",
             )
             .detail(format!("Order {id} is {from}; it cannot become {to}.")),
+            Self::Customers(err) => crate::strangler::owner_failed(err, "customers"),
             Self::Rejection(rejection) => rejection.to_problem(),
             Self::Database(err) => match chassis::db::failure(err) {
                 Failure::Unavailable => Problem::database_unavailable(),

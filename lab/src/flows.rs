@@ -1,7 +1,9 @@
 //! The cross-ownership flows (an order with its customer, a new order, guest checkout, a
-//! profile's figures, the delete guard) and the owners' own endpoints, driven over HTTP against either pair, each
-//! answer reduced to its business meaning so that two runs can be compared field by field.
-//! The scenario tests and the impact matrix both observe through this one probe.
+//! profile's figures, the delete guard) and the owners' own endpoints, driven over HTTP
+//! against either pair. Each answer is kept twice: reduced to its business meaning, so that
+//! the two pairs can be compared with each other, and whole ([`whole`]), so that two rounds
+//! of the same request on one pair can be compared in full. The scenario tests, the impact
+//! matrix and its during-release load all observe through this one probe.
 
 use std::collections::BTreeMap;
 

@@ -129,37 +129,20 @@ pub struct Scenario {
     pub migrated_shape: Option<&'static str>,
 }
 
-macro_rules! scenario_files {
-    ($($id:literal),+ $(,)?) => {
-        [$((
-            $id,
-            include_str!(concat!("../../migrations/scenarios/", $id, "/scenario.toml")),
-            include_str!(concat!("../../migrations/scenarios/", $id, "/legacy.sql")),
-            include_str!(concat!("../../migrations/scenarios/", $id, "/migrated.sql")),
-            include_str!(concat!("../../migrations/scenarios/", $id, "/legacy-shape.sql")),
-            include_str!(concat!("../../migrations/scenarios/", $id, "/migrated-shape.sql")),
-        )),+]
-    };
-}
-
-/// Every scenario's files, compiled in. A new scenario is a folder and a line here.
+/// One compiled-in scenario's files: id, manifest, legacy and migrated migrations, and
+/// the owner's shapes where the folder has them.
 type Files = (
     &'static str,
     &'static str,
     &'static str,
     &'static str,
-    &'static str,
-    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
 );
-const FILES: [Files; 7] = scenario_files![
-    "rename-email",
-    "split-name",
-    "money-in-cents",
-    "status-vocabulary",
-    "rename-table",
-    "soft-delete",
-    "required-column",
-];
+
+/// Every scenario folder listed in `migrations/scenarios/catalogue.txt`, compiled in by
+/// `build.rs`.
+const FILES: &[Files] = include!(concat!(env!("OUT_DIR"), "/scenarios.rs"));
 
 /// The catalogue: the compiled-in scenarios, then those of a directory given at startup.
 static CATALOGUE: OnceLock<Vec<Scenario>> = OnceLock::new();
@@ -174,7 +157,7 @@ fn compiled() -> Vec<Scenario> {
                     id,
                     manifest,
                     [legacy_sql, migrated_sql],
-                    [Some(legacy_shape), Some(migrated_shape)],
+                    [legacy_shape, migrated_shape],
                 )
                 .unwrap_or_else(|err| panic!("{err}"))
             },

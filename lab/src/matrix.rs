@@ -167,8 +167,8 @@ async fn observe(
     let ship = pairs::ship(pair, &url, scenario);
     let (_, tally) = during::under_load(&probe, &before, Load::MATRIX, ship).await?;
     phase(Phase::After);
-    // No wait: the owner reads its release table on every request, so the next one sees
-    // the release that `ship` committed.
+    // No wait: the release replaced the owner's shape in the transaction that `ship`
+    // committed, so the next request goes through the new shape.
     let after = probe.observe(2).await?;
     drop(running);
     database.drop_now().await?;

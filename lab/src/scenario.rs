@@ -6,7 +6,8 @@
 //! changes. Nothing here knows a service's tables.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 
@@ -128,66 +129,167 @@ pub struct Scenario {
     pub migrated_shape: Option<&'static str>,
 }
 
-macro_rules! scenario_files {
-    ($($id:literal),+ $(,)?) => {
-        [$((
-            $id,
-            include_str!(concat!("../../migrations/scenarios/", $id, "/scenario.toml")),
-            include_str!(concat!("../../migrations/scenarios/", $id, "/legacy.sql")),
-            include_str!(concat!("../../migrations/scenarios/", $id, "/migrated.sql")),
-            include_str!(concat!("../../migrations/scenarios/", $id, "/legacy-shape.sql")),
-            include_str!(concat!("../../migrations/scenarios/", $id, "/migrated-shape.sql")),
-        )),+]
-    };
-}
-
-/// Every scenario's files, compiled in. A new scenario is a folder and a line here.
+/// One compiled-in scenario's files: id, manifest, legacy and migrated migrations, and
+/// the owner's shapes where the folder has them.
 type Files = (
     &'static str,
     &'static str,
     &'static str,
     &'static str,
-    &'static str,
-    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
 );
-const FILES: [Files; 7] = scenario_files![
-    "rename-email",
-    "split-name",
-    "money-in-cents",
-    "status-vocabulary",
-    "rename-table",
-    "soft-delete",
-    "required-column",
-];
 
-static CATALOGUE: LazyLock<Vec<Scenario>> = LazyLock::new(|| {
+/// Every scenario folder listed in `migrations/scenarios/catalogue.txt`, compiled in by
+/// `build.rs`.
+const FILES: &[Files] = include!(concat!(env!("OUT_DIR"), "/scenarios.rs"));
+
+/// The catalogue: the compiled-in scenarios, then those of a directory given at startup.
+static CATALOGUE: OnceLock<Vec<Scenario>> = OnceLock::new();
+
+fn compiled() -> Vec<Scenario> {
     FILES
         .iter()
         .map(
             |&(id, manifest, legacy_sql, migrated_sql, legacy_shape, migrated_shape)| {
                 // The files are compiled in and checked by a unit test: a broken one is a bug.
-                let manifest: Manifest = toml::from_str(manifest)
-                    .unwrap_or_else(|err| panic!("migrations/scenarios/{id}/scenario.toml: {err}"));
-                Scenario {
+                parse(
                     id,
-                    title: manifest.title,
-                    owner: manifest.owner,
-                    lesson: manifest.lesson.trim().to_owned(),
-                    legacy: manifest.expected.legacy,
-                    migrated: manifest.expected.migrated,
-                    legacy_sql,
-                    migrated_sql,
-                    legacy_shape: Some(legacy_shape),
-                    migrated_shape: Some(migrated_shape),
-                }
+                    manifest,
+                    [legacy_sql, migrated_sql],
+                    [legacy_shape, migrated_shape],
+                )
+                .unwrap_or_else(|err| panic!("{err}"))
             },
         )
         .collect()
-});
+}
 
-/// The whole catalogue, in teaching order.
+fn parse(
+    id: &'static str,
+    manifest: &str,
+    [legacy_sql, migrated_sql]: [&'static str; 2],
+    [legacy_shape, migrated_shape]: [Option<&'static str>; 2],
+) -> Result<Scenario, LoadError> {
+    let manifest: Manifest = toml::from_str(manifest).map_err(|err| LoadError::Manifest {
+        id: id.to_owned(),
+        message: err.message().to_owned(),
+    })?;
+    if !["customers", "orders"].contains(&manifest.owner.as_str()) {
+        return Err(LoadError::Owner {
+            id: id.to_owned(),
+            owner: manifest.owner,
+        });
+    }
+    Ok(Scenario {
+        id,
+        title: manifest.title,
+        owner: manifest.owner,
+        lesson: manifest.lesson.trim().to_owned(),
+        legacy: manifest.expected.legacy,
+        migrated: manifest.expected.migrated,
+        legacy_sql,
+        migrated_sql,
+        legacy_shape,
+        migrated_shape,
+    })
+}
+
+/// Why a scenario folder could not be loaded; each message names the folder and the way out.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "cannot read {path}: {source} (a scenario folder holds scenario.toml, legacy.sql and migrated.sql)"
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("scenario {id}: scenario.toml: {message}")]
+    Manifest { id: String, message: String },
+    #[error("scenario {id}: owner {owner:?} is not a team here; say \"customers\" or \"orders\"")]
+    Owner { id: String, owner: String },
+    #[error("scenario {id} is in the catalogue already; rename its folder")]
+    Duplicate { id: String },
+    #[error("the scenario catalogue is in use already; give --scenarios before anything reads it")]
+    AlreadyLoaded,
+}
+
+/// A scenario lives as long as the process (the catalogue is static): its text is leaked
+/// once, when it is loaded.
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+fn read(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn read_optional(path: &Path) -> Result<Option<&'static str>, LoadError> {
+    if path.exists() {
+        read(path).map(|text| Some(leak(text)))
+    } else {
+        Ok(None)
+    }
+}
+
+/// Reads one scenario folder: `scenario.toml`, `legacy.sql`, `migrated.sql`, and the
+/// owner's adaptation if it has one (`legacy-shape.sql`, `migrated-shape.sql`). Its id is
+/// the folder's name. No Rust: this is how a room or a team adds its own change.
+pub fn load_folder(dir: &Path) -> Result<Scenario, LoadError> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let manifest = read(&dir.join("scenario.toml"))?;
+    let sql = [
+        leak(read(&dir.join("legacy.sql"))?),
+        leak(read(&dir.join("migrated.sql"))?),
+    ];
+    let shapes = [
+        read_optional(&dir.join("legacy-shape.sql"))?,
+        read_optional(&dir.join("migrated-shape.sql"))?,
+    ];
+    parse(leak(name), &manifest, sql, shapes)
+}
+
+/// Every scenario folder (a folder with a `scenario.toml`) of `dir`, by name.
+pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut folders: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.join("scenario.toml").is_file())
+        .collect();
+    folders.sort();
+    folders.iter().map(|folder| load_folder(folder)).collect()
+}
+
+/// Adds the scenarios of `dir` (`--scenarios`, `SHARED_DB_KIT_SCENARIOS`) to the catalogue,
+/// after the compiled-in ones. Call it before anything reads the catalogue.
+pub fn use_directory(dir: &Path) -> Result<&'static [Scenario], LoadError> {
+    let mut all = compiled();
+    for scenario in load_dir(dir)? {
+        if all.iter().any(|s| s.id == scenario.id) {
+            return Err(LoadError::Duplicate {
+                id: scenario.id.to_owned(),
+            });
+        }
+        all.push(scenario);
+    }
+    CATALOGUE.set(all).map_err(|_| LoadError::AlreadyLoaded)?;
+    Ok(catalogue())
+}
+
+/// The whole catalogue, in teaching order, then any scenarios loaded from a directory.
 pub fn catalogue() -> &'static [Scenario] {
-    &CATALOGUE
+    CATALOGUE.get_or_init(compiled)
 }
 
 /// A scenario id that is not in the catalogue.

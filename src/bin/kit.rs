@@ -46,6 +46,11 @@ enum Command {
         /// Also write the matrix as a self-contained HTML page to this file.
         #[arg(long, value_name = "PATH")]
         html: Option<PathBuf>,
+        /// Also ship the scenarios of this directory: one folder each, with scenario.toml,
+        /// legacy.sql, migrated.sql and, optionally, legacy-shape.sql and
+        /// migrated-shape.sql (the owner's adaptation). No Rust, no rebuild.
+        #[arg(long, env = "SHARED_DB_KIT_SCENARIOS", value_name = "DIR")]
+        scenarios: Option<PathBuf>,
         #[command(flatten)]
         passwords: Passwords,
     },
@@ -95,8 +100,15 @@ async fn main() -> ExitCode {
             database_url,
             markdown,
             html,
+            scenarios,
             passwords,
         } => {
+            if let Some(dir) = &scenarios
+                && let Err(err) = lab::scenario::use_directory(dir)
+            {
+                eprintln!("kit matrix: {err}");
+                return ExitCode::from(2);
+            }
             let errors = chassis::telemetry::init_with_error_log(true);
             match run_matrix(database_url, markdown, html, passwords, errors).await {
                 Ok(true) => ExitCode::SUCCESS,

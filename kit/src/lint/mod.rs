@@ -73,9 +73,14 @@ impl Report {
 /// Lints `sql` (the text of migration `file`).
 pub fn lint(file: &str, sql: &str, manifest: &Manifest, audit: &Audit) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let policies = sql.to_ascii_lowercase().contains("create policy");
     for found in changes::changes(sql, manifest) {
         for change in &found.changes {
-            let (table, rules) = rules(change);
+            let (table, mut rules) = rules(change);
+            if policies && matches!(change, Change::EnableRls { .. }) {
+                // The same migration writes a policy: whether it admits them is the question.
+                rules = vec![(Severity::Warning, Who::Table, "row-level security, with a policy in this migration: their rows are now filtered by it (a superuser's or the table owner's are not); check that it admits their role".into())];
+            }
             for (severity, who, why) in rules {
                 let consumers = match (&table, &who) {
                     (_, Who::Unknown) | (None, _) => Vec::new(),
@@ -132,6 +137,9 @@ fn rules(change: &Change) -> (Option<String>, Vec<(Severity, Who, String)>) {
         Change::AddCheck { table, columns, not_valid } => {
             let valid = if *not_valid { " (NOT VALID still checks every new write)" } else { "" };
             let mut rules = vec![(Breaking, Who::Writers(columns.clone()), format!("a new CHECK on {}{valid}: their writes may violate it (23514)", columns.join(", ")))];
+            // An INSERT that leaves a column out writes its default (often NULL), which a
+            // CHECK such as `IS NOT NULL` refuses: the writers of the other columns break too.
+            rules.extend(columns.iter().map(|column| (Breaking, Who::InsertersWithout(column.clone()), format!("a new CHECK on {column}{valid}: their INSERT leaves {column} to its default, which the CHECK may refuse (23514)"))));
             let status: Vec<String> = columns.iter().filter(|c| status_like(c)).cloned().collect();
             if !status.is_empty() {
                 rules.push((Warning, Who::Readers(status.clone()), format!("a CHECK on {} redefines its vocabulary: their filters on the old values may silently match nothing", status.join(", "))));

@@ -50,6 +50,19 @@ pub(super) fn explain(
                     format!("{who} {verb} {table}, a table that no longer exists {said}."),
                 )
             }),
+            // `new row for relation "customers" violates check constraint "…"`.
+            "23514" => {
+                let mut quoted = fault.message.split('"').skip(1).step_by(2);
+                quoted.next().zip(quoted.next()).map(|(table, constraint)| {
+                    (
+                        table.to_owned(),
+                        format!(
+                            "{who} {verb} {table}, whose check constraint {constraint} refuses \
+                             the row it writes {said}."
+                        ),
+                    )
+                })
+            }
             _ => None,
         }
     };
@@ -73,8 +86,8 @@ pub(super) fn explain(
         )
     } else {
         format!(
-            "The {} service builds this statement from its own team's releases; the schema \
-             changed in a way they do not record. {}",
+            "The {} service's own statement: its team's shape (kept by its releases) does not \
+             cover this change to the schema. {}",
             statement.service,
             shipped(statement.service)
         )

@@ -1,0 +1,6 @@
+ALTER TABLE customers.customers ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE customers.customers ENABLE ROW LEVEL SECURITY;
+-- A session sees, and writes, its tenant's rows; one that names no tenant is 'default'.
+CREATE POLICY customers_per_tenant ON customers.customers
+    USING (tenant = COALESCE(NULLIF(current_setting('app.tenant', true), ''), 'default'))
+    WITH CHECK (tenant = COALESCE(NULLIF(current_setting('app.tenant', true), ''), 'default'));

@@ -732,9 +732,13 @@ async fn every_scenario_shipped_at_every_state_is_observed(ctx: TestContext) {
         let id = scenario.id;
         assert_eq!(of(State::Walls, id), &Ok(Vec::new()), "state 4 {id}");
         match of(State::Api, id) {
+            // Only the contract's own pin: the database refuses to drop or retype a column
+            // a contract view reads, and it did so at state 2 as well.
             Err(err) => assert!(
-                ["split-name", "money-in-cents"].contains(&id)
-                    && (err.contains("depend on it") || err.contains("used by a view")),
+                (err.contains("depend on it") || err.contains("used by a view"))
+                    && of(State::Contract, id)
+                        .as_ref()
+                        .is_err_and(|at_2| at_2 == err),
                 "state 3 {id}: {err}"
             ),
             felt => assert_eq!(felt, &Ok(Vec::new()), "state 3 {id}"),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{FromRef, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use rust_decimal::Decimal;
@@ -127,17 +127,32 @@ async fn show(State(svc): State<Service>, Path(id): Path<i64>) -> Result<Json<Or
 }
 
 /// Accepts an order only for an existing, active customer, which it learns by reading
-/// the customers table.
+/// the customers table. With an `Idempotency-Key`, a retry of the same request returns the
+/// order the first one placed (201 again), whether or not its answer was lost.
 async fn create(
     State(svc): State<Service>,
+    headers: HeaderMap,
     Json(body): Json<PlaceOrder>,
 ) -> Result<impl IntoResponse, ApiError> {
     let total = validate::total(body.total)?;
+    let key = chassis::http::idempotency_key(&headers).map_err(ApiError::BadQuery)?;
+    let request_hash = format!("{}:{total}", body.customer_id);
     let table = svc.table().await?;
     // A client that hangs up cancels this handler, and a transaction cancelled inside its
     // `BEGIN` stays open on the pooled connection (sqlx 0.8): the work runs to its end.
     let order = crate::reach::to_completion(async move {
         let mut tx = svc.pool.begin().await?;
+        if let Some(key) = &key {
+            db::lock_key(&mut tx, key).await?;
+            if let Some((hash, order_id)) = db::idempotent_order(&mut tx, key).await? {
+                if hash != request_hash {
+                    return Err(ApiError::IdempotencyKeyReused);
+                }
+                return db::find(&mut *tx, &table, order_id)
+                    .await?
+                    .ok_or(ApiError::OrderDeleted(order_id));
+            }
+        }
         match db::customer_status(&mut tx, body.customer_id)
             .await?
             .as_deref()
@@ -152,6 +167,9 @@ async fn create(
             }
         }
         let id = db::insert(&mut tx, &table, body.customer_id, total).await?;
+        if let Some(key) = &key {
+            db::remember_key(&mut tx, key, &request_hash, id).await?;
+        }
         let order = db::find(&mut *tx, &table, id)
             .await?
             .ok_or(ApiError::NotFound(id))?;

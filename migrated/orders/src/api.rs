@@ -31,9 +31,6 @@ pub(crate) mod writes;
 /// The statuses an order moves through.
 pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];
 
-/// The header that makes `POST /v1/orders` safe to retry.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
 /// What every handler gets: the caller's state, and the releases of the service's own
 /// tables, which only this service reads.
 #[derive(Debug, Clone)]

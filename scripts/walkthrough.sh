@@ -29,6 +29,8 @@ cd "$ROOT"
 LEGACY_DB_NAME=walkthrough_legacy
 MIGRATED_DB_NAME=walkthrough_migrated
 MIGRATED_ROLES="customers_owner customers_svc orders_owner orders_svc"
+ROAD_DB_NAME=walkthrough_road
+ROAD_ROLES="legacy_customers_svc legacy_orders_svc"
 
 usage() { sed -n '9,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
@@ -47,6 +49,7 @@ TITLES=(
 	"Customers goes down: orders fails closed, reads degrade, then recover"
 	"Orders goes down: the profile degrades, the delete guard fails closed"
 	"The impact matrix"
+	"The road: one shared database from state 0 to walls up, a release at each step"
 )
 LAST=$((${#TITLES[@]} - 1))
 
@@ -252,8 +255,9 @@ cleanup() {
 	if [ "$CREATED_DATABASES" = 1 ] && [ -z "$PG_PID" ]; then
 		# A server of the user's: take back what was put on it. (A container goes whole.)
 		psql "$ADMIN_DB" -q -c "DROP DATABASE IF EXISTS $LEGACY_DB_NAME" \
-			-c "DROP DATABASE IF EXISTS $MIGRATED_DB_NAME" >/dev/null 2>&1 ||
-			echo "walkthrough: could not drop $LEGACY_DB_NAME / $MIGRATED_DB_NAME; drop them by hand" >&2
+			-c "DROP DATABASE IF EXISTS $MIGRATED_DB_NAME" \
+			-c "DROP DATABASE IF EXISTS $ROAD_DB_NAME" >/dev/null 2>&1 ||
+			echo "walkthrough: could not drop $LEGACY_DB_NAME / $MIGRATED_DB_NAME / $ROAD_DB_NAME; drop them by hand" >&2
 		for role in $CREATED_ROLES; do
 			psql "$ADMIN_DB" -q -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1 ||
 				echo "walkthrough: could not drop role $role; drop it by hand" >&2
@@ -369,23 +373,25 @@ else
 fi
 LEGACY_DB=$(url_with_database "$ADMIN_DB" "$LEGACY_DB_NAME")
 MIGRATED_DB=$(url_with_database "$ADMIN_DB" "$MIGRATED_DB_NAME")
+ROAD_DB=$(url_with_database "$ADMIN_DB" "$ROAD_DB_NAME")
 ORDERS_SVC_DB=$(url_with_login "$MIGRATED_DB" orders_svc "${MIGRATED_ORDERS_DB_PASSWORD:-orders-demo}")
 
 existing_roles=$(psql "$ADMIN_DB" -tAq -c "SELECT string_agg(rolname, ' ') FROM pg_roles")
-for role in $MIGRATED_ROLES; do
+for role in $MIGRATED_ROLES $ROAD_ROLES; do
 	case " $existing_roles " in *" $role "*) ;; *) CREATED_ROLES="$CREATED_ROLES $role" ;; esac
 done
 CREATED_DATABASES=1
 psql "$ADMIN_DB" -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
 	-c "DROP DATABASE IF EXISTS $LEGACY_DB_NAME" -c "DROP DATABASE IF EXISTS $MIGRATED_DB_NAME" \
-	-c "CREATE DATABASE $LEGACY_DB_NAME" -c "CREATE DATABASE $MIGRATED_DB_NAME" >/dev/null
+	-c "DROP DATABASE IF EXISTS $ROAD_DB_NAME" -c "CREATE DATABASE $LEGACY_DB_NAME" \
+	-c "CREATE DATABASE $MIGRATED_DB_NAME" -c "CREATE DATABASE $ROAD_DB_NAME" >/dev/null
 
 cat >"$WORK/env.sh" <<EOF
 # The walkthrough's names, for a second terminal: source $WORK/env.sh
 export PATH="$ROOT/target/debug:\$PATH" PSQLRC=/dev/null
 export LEGACY_CUSTOMERS=$LEGACY_CUSTOMERS LEGACY_ORDERS=$LEGACY_ORDERS
 export MIGRATED_CUSTOMERS=$MIGRATED_CUSTOMERS MIGRATED_ORDERS=$MIGRATED_ORDERS
-export ADMIN_DB='$ADMIN_DB' LEGACY_DB='$LEGACY_DB' MIGRATED_DB='$MIGRATED_DB'
+export ADMIN_DB='$ADMIN_DB' LEGACY_DB='$LEGACY_DB' MIGRATED_DB='$MIGRATED_DB' ROAD_DB='$ROAD_DB'
 export ORDERS_SVC_DB='$ORDERS_SVC_DB' WORK='$WORK'
 EOF
 say "To try the commands yourself in another terminal: source $WORK/env.sh"
@@ -641,6 +647,7 @@ step_13() {
 	expect_match "the matrix shows loud breaks" 'broken loudly' "$OUT"
 	expect_match "... and silent ones" 'broken silently' "$OUT"
 	expect_match "... and the migrated pair unaffected" 'unaffected' "$OUT"
+	expect_match "... and what the consumers got while each release shipped" 'while releases shipped' "$OUT"
 	local missing="" id
 	for id in $(legacy scenario list | awk 'NR > 1 { print $1 }'); do
 		printf '%s\n' "$OUT" | grep -qF -- "$id" || missing="$missing $id"
@@ -650,6 +657,43 @@ step_13() {
 		fail "$out/impact-matrix.md and .html to be written" "$(ls -l "$out")"
 	fi
 	pass "the matrix is in $out/impact-matrix.md and $out/impact-matrix.html"
+}
+
+step_14() {
+	local road='--manifest kit/manifests/legacy-road.toml --database-url "$ROAD_DB"'
+	begin 14 \
+		"kit road moves one shared database through numbered states, one transaction a step; status reads the state from the catalogue." \
+		"At each state the owner ships a release. At 2 and 3 the contract pins the columns it reads: a drop or a retype is refused." \
+		"At 4 each owner's table is in its own schema, the contracts are gone, and kit walls verify holds every wall."
+	export LEGACY_CUSTOMERS_DB_PASSWORD=${LEGACY_CUSTOMERS_DB_PASSWORD:-road-customers-demo}
+	export LEGACY_ORDERS_DB_PASSWORD=${LEGACY_ORDERS_DB_PASSWORD:-road-orders-demo}
+	run 'legacy --database-url "$ROAD_DB" migrate && legacy --database-url "$ROAD_DB" seed'
+	expect_eq "a fresh legacy database" "0" "$RC"
+	run "kit road status $road"
+	expect_match "it starts at state 0" 'state 0 ' "$OUT"
+	run 'legacy --database-url "$ROAD_DB" scenario apply soft-delete'
+	expect_eq "state 0: the customers team ships soft-delete" "0" "$RC"
+	run "kit road apply $road --to 1"
+	expect_match "a login per service" 'state 0 → state 1' "$OUT"
+	run 'legacy --database-url "$ROAD_DB" scenario apply status-vocabulary'
+	expect_eq "state 1: the orders team ships status-vocabulary" "0" "$RC"
+	run "kit road apply $road --to 2"
+	expect_match "the contracts are published" 'state 1 → state 2' "$OUT"
+	run 'legacy --database-url "$ROAD_DB" scenario apply split-name'
+	expect_match "state 2: split-name is refused, the contract's view reads the column" 'depend on it' "$OUT"
+	run "kit road apply $road --to 3"
+	run "kit road status $road"
+	expect_match "state 3: the consumers call the API; their contract grants are gone" 'state 3 ' "$OUT"
+	run 'legacy --database-url "$ROAD_DB" scenario apply money-in-cents'
+	expect_match "state 3: money-in-cents is refused, the contract kept for the way back reads total" 'used by a view' "$OUT"
+	run "kit road apply $road --to 4"
+	expect_match "walls up" 'state 3 → state 4' "$OUT"
+	run 'psql "$ROAD_DB" -c "\dt customers.*" -c "\dt orders.*"'
+	expect_match "each table is in its owner's schema" 'customers +\| customers +\| table' "$OUT"
+	run 'legacy --database-url "$ROAD_DB" scenario apply split-name'
+	expect_eq "state 4: split-name ships, nothing of the other team stands in its way" "0" "$RC"
+	run "kit walls verify $road"
+	expect_eq "kit walls verify: every wall holds" "0" "$RC"
 }
 
 for n in $(seq 1 "$LAST"); do

@@ -79,9 +79,9 @@ async fn a_quick_bench_reports_every_workload_with_the_counts_each_design_implie
         let w = report.workloads.iter().find(|w| w.id == id).unwrap();
         (w.arms[0].counts.clone(), w.arms[1].counts.clone())
     };
-    // Every request also reads its service's release table (one row set, so that a
-    // release is in force at once): legacy shows one order in one JOIN plus that read. The
-    // pool's check on each returned connection is not counted (lab::bench::counts).
+    // No request reads a release table: an owner's queries go through its shape schema,
+    // which each release keeps. Legacy shows one order in one JOIN. The pool's check on
+    // each returned connection is not counted (lab::bench::counts).
     // Printed, for a reader of the run.
     for w in &report.workloads {
         eprintln!(
@@ -90,23 +90,23 @@ async fn a_quick_bench_reports_every_workload_with_the_counts_each_design_implie
         );
     }
     let (legacy, migrated) = counts("one-order");
-    assert_eq!((legacy.sql_total(), legacy.http_calls), (Some(2), 0));
+    assert_eq!((legacy.sql_total(), legacy.http_calls), (Some(1), 0));
     // Migrated: its own query in orders, one call to customers, its query there.
     assert_eq!(
         migrated.sql,
-        roles(&[("customers_svc", 2), ("orders_svc", 2)])
+        roles(&[("customers_svc", 1), ("orders_svc", 1)])
     );
     assert_eq!(migrated.http_calls, 1);
     // A page of 50 is still one call: the batch lookup.
     let (legacy, migrated) = counts("page-50");
     assert_eq!((legacy.http_calls, migrated.http_calls), (0, 1));
-    assert_eq!(migrated.sql_total(), Some(5));
-    // The naive consumer makes one call, and two statements, per order.
+    assert_eq!(migrated.sql_total(), Some(3));
+    // The naive consumer makes one call, and one statement, per order.
     let (_, naive) = counts("page-50-n+1");
     assert_eq!(naive.http_calls, 50);
     assert_eq!(
         naive.sql,
-        roles(&[("customers_svc", 100), ("orders_svc", 3)])
+        roles(&[("customers_svc", 50), ("orders_svc", 2)])
     );
     let (legacy, migrated) = counts("profile");
     assert_eq!((legacy.http_calls, migrated.http_calls), (0, 1));
@@ -116,7 +116,7 @@ async fn a_quick_bench_reports_every_workload_with_the_counts_each_design_implie
     let (_, revalidated) = counts("revalidated");
     assert_eq!(
         (revalidated.sql_total(), revalidated.http_calls),
-        (Some(4), 1)
+        (Some(2), 1)
     );
 
     let page = report.to_page("bench --quick");

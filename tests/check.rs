@@ -76,10 +76,10 @@ async fn every_statement_prepares_at_baseline(ctx: TestContext) {
     let report = check_after(&ctx, &[]).await;
 
     assert_eq!(broken(&report), []);
-    assert_eq!(report.checked.len(), 21);
+    assert_eq!(report.checked.len(), 25);
     assert_eq!(report.exit_code(), 0);
     let text = report.to_string();
-    assert!(text.contains("21 statements, 0 broken."), "{text}");
+    assert!(text.contains("25 statements, 0 broken."), "{text}");
     assert!(!text.contains('✘'), "{text}");
 }
 
@@ -101,7 +101,7 @@ async fn rename_email_breaks_the_statements_that_use_customers_email_with_42703(
         "orders::insert_guest_customer writes customers.email, which no longer exists",
         "The customers team changed its table; this statement was written against its old shape and nobody told either team. customers shipped rename-email.",
         "✔ customers  find",
-        "21 statements, 3 broken.",
+        "25 statements, 3 broken.",
         "it cannot find what is merely wrong",
     ] {
         assert!(text.contains(expected), "{expected:?} in\n{text}");
@@ -161,7 +161,7 @@ async fn money_in_cents_is_not_seen_though_it_breaks_lifetime_values(ctx: TestCo
     assert!(report.releases["orders"].contains("money-in-cents"));
     let text = report.to_string();
     assert!(text.contains("money-in-cents"), "{text}");
-    assert!(text.contains("21 statements, 0 broken."), "{text}");
+    assert!(text.contains("25 statements, 0 broken."), "{text}");
 }
 
 async fn every_loud_release_is_caught_in_the_other_teams_sql_and_no_silent_one_is(
@@ -185,18 +185,23 @@ async fn every_loud_release_is_caught_in_the_other_teams_sql_and_no_silent_one_i
                         statement.service,
                         statement.name
                     );
-                    assert_eq!(
-                        Some(&broken.sqlstate),
-                        scenario.legacy.sqlstate.as_ref(),
-                        "{}: {}",
+                    let stated = &scenario.legacy;
+                    assert!(
+                        stated
+                            .sqlstate
+                            .iter()
+                            .chain(stated.sqlstates.values())
+                            .any(|s| *s == broken.sqlstate),
+                        "{}: {} {}",
                         scenario.id,
+                        broken.sqlstate,
                         broken.what
                     );
                     let shipped = format!("{} shipped {}.", scenario.owner, scenario.id);
                     assert!(broken.why.contains(&shipped), "{}", broken.why);
                 }
             }
-            Outcome::Silent | Outcome::Unaffected => {
+            Outcome::Silent | Outcome::Unaffected | Outcome::Control | Outcome::ContractChange => {
                 assert!(found.is_empty(), "{}: {found:?}", scenario.id)
             }
         }
@@ -221,7 +226,7 @@ async fn each_service_checks_only_its_own_statements(ctx: TestContext) {
             .all(|c| c.statement.service == "customers")
     );
     assert_eq!(customers.exit_code(), 0);
-    assert_eq!(orders.checked.len() + customers.checked.len(), 21);
+    assert_eq!(orders.checked.len() + customers.checked.len(), 25);
     assert_eq!(orders.broken().count(), 3);
 }
 
@@ -243,18 +248,13 @@ async fn a_change_no_release_records_is_blamed_only_where_the_database_places_it
             .broken()
             .find(|(s, _)| format!("{}::{}", s.service, s.name) == name)
             .map(|(_, b)| b.clone())
-            .unwrap()
     };
-    // orders::list joins customers, but the missing column is its own `o.total`.
-    let list = find("orders::list");
-    assert!(list.what.contains("reads orders.total"), "{}", list.what);
-    assert!(!list.why.contains("customers team"), "{}", list.why);
-    assert!(
-        list.why.contains("orders has shipped no release."),
-        "{}",
-        list.why
-    );
+    // The orders team's own queries go through its shape view, which follows a rename
+    // (a view names columns by number): orders::list, which joins customers, still runs.
+    assert!(find("orders::list").is_none(), "{report}");
+    assert!(find("orders::lock_status").is_none(), "{report}");
     // customers::order_stats reads orders' table, and that is where the column went.
+    let find = |name: &str| find(name).unwrap();
     let stats = find("customers::order_stats");
     assert!(stats.what.contains("reads orders.total"), "{}", stats.what);
     assert!(
@@ -331,9 +331,13 @@ async fn an_id_type_change_breaks_the_typed_statements_that_inference_lets_throu
 ) {
     let database = changed_by_hand(
         &ctx,
+        // The owner's shape view reads the column: it goes, and comes back over the new type.
         "ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey;
+         DROP VIEW customers_shape.customers;
          ALTER TABLE customers ALTER COLUMN id DROP IDENTITY;
-         ALTER TABLE customers ALTER COLUMN id TYPE text USING id::text",
+         ALTER TABLE customers ALTER COLUMN id TYPE text USING id::text;
+         CREATE VIEW customers_shape.customers AS
+             SELECT id, name, email, phone, status, created_at FROM customers",
     )
     .await;
 

@@ -1,7 +1,11 @@
 //! `kit road` on the live legacy pair: state 1 lets pg_stat_statements attribute every
 //! statement by login and find the edges the log found at state 0; at state 2 the pair
 //! answers as at state 0 while the consumer can use only the owner's contract; a round trip
-//! leaves every privilege as it was; and each scenario shipped at state 2, observed.
+//! leaves every privilege as it was; and each scenario shipped at state 2, observed. One
+//! database walks 0 → 4 and back answering alike at each state, with `kit walls verify`
+//! (every wall open at 0, all held at 4) and the audit's coupling; at state 2 the compare
+//! mode finds no difference on the unchanged pair; and 4 refuses to go back over a table
+//! it did not move.
 //!
 //! Roles are cluster-wide and the harness's server is shared by the tests running in
 //! parallel: each test's logins carry its database's name.
@@ -22,9 +26,10 @@ use kit::road::{self, State};
 use kit::walls::Passwords;
 use lab::flows::{Flow, Observed, Probe, impact};
 use lab::harness::{TestContext, TestDatabase};
-use lab::pairs::legacy::{Logins, start_with};
+use lab::pairs::legacy::{Api, Logins, Stranglers, start_switched, start_with};
 use lab::pairs::{Listeners, Running};
 use lab::scenario::Pair;
+use legacy::strangler::ApiFlows;
 use sqlx::{Connection, Executor, PgConnection};
 
 fn main() -> ExitCode {
@@ -33,6 +38,12 @@ fn main() -> ExitCode {
         at_state_2_the_pair_answers_as_at_state_0_and_the_consumer_reaches_only_the_contract,
         a_round_trip_to_state_2_and_back_leaves_every_privilege_as_it_was,
         each_scenario_shipped_at_state_2_is_absorbed_refused_or_felt_as_observed,
+        one_database_walks_from_state_0_to_4_and_back_and_answers_alike_at_each,
+        at_state_2_the_compare_mode_finds_no_difference_and_counts_a_failed_api_path,
+        state_4_refuses_to_go_back_while_a_home_schema_holds_a_table_it_did_not_move,
+        each_state_costs_its_statements_per_business_operation,
+        every_scenario_shipped_at_every_state_is_observed,
+        at_state_3_a_taken_email_is_409_and_an_owner_down_fails_the_order_closed,
     ])
 }
 
@@ -73,6 +84,15 @@ fn logins(database: &TestDatabase, at: State) -> Logins {
                 legacy::Reach::Contract
             } else {
                 legacy::Reach::Tables
+            },
+            // From state 3 on, every flow calls the owner: its SQL grants are gone.
+            api: Api {
+                flows: if at >= State::Api {
+                    ApiFlows::all()
+                } else {
+                    ApiFlows::none()
+                },
+                compare: false,
             },
         },
     }
@@ -310,11 +330,14 @@ async fn each_scenario_shipped_at_state_2_is_absorbed_refused_or_felt_as_observe
             .map(|(f, what)| (*f, what.split(':').next().unwrap()))
             .collect()
     };
+    // Compared whole, legacy's customer read (`GET /customers/9`, "owner's own" for the
+    // customers team) shows the same damage: it inlines the figures it reads from orders.
     assert_eq!(
         flows("status-vocabulary"),
         [
             (Flow::Profile, "broken silently"),
-            (Flow::DeleteGuard, "broken silently")
+            (Flow::DeleteGuard, "broken silently"),
+            (Flow::OwnerCustomers, "broken silently")
         ]
     );
     assert_eq!(
@@ -325,4 +348,441 @@ async fn each_scenario_shipped_at_state_2_is_absorbed_refused_or_felt_as_observe
         flows("required-column"),
         [(Flow::GuestCheckout, "broken loudly")]
     );
+}
+
+/// The walls as `kit walls verify` finds them, with `manifest` and each service's password.
+async fn verify(
+    database: &TestDatabase,
+    manifest: &Manifest,
+    passwords: &Passwords,
+) -> Vec<String> {
+    let admin = database.url.expose();
+    let mut conn = admin_conn(&admin).await;
+    conn.execute("ANALYZE").await.unwrap();
+    let report = kit::walls::verify(&admin, manifest, passwords)
+        .await
+        .unwrap();
+    report
+        .holes()
+        .map(|p| format!("{} → {} {} {}", p.service, p.target, p.wall, p.object))
+        .collect()
+}
+
+async fn admin_conn(admin: &str) -> PgConnection {
+    PgConnection::connect(admin).await.unwrap()
+}
+
+/// The coupling `kit audit` finds in what the services ran since the last reset, by login.
+async fn coupling(database: &TestDatabase) -> u64 {
+    let rows = audit::stat_statements::collect(&database.url.expose())
+        .await
+        .unwrap();
+    let audit = audit::build(&manifest(&database.name), "stat-statements", &rows);
+    eprintln!(
+        "coupling {} over {} edges: {:?}",
+        audit.coupling.total,
+        audit.coupling.edges.len(),
+        edges(&audit)
+    );
+    audit.coupling.total as u64
+}
+
+async fn reset_statements(database: &TestDatabase) {
+    admin(&database.url)
+        .await
+        .execute(
+            "SELECT pg_stat_statements_reset(0, \
+             (SELECT oid FROM pg_database WHERE datname = current_database()), 0)",
+        )
+        .await
+        .unwrap();
+}
+
+async fn one_database_walks_from_state_0_to_4_and_back_and_answers_alike_at_each(ctx: TestContext) {
+    let database = ctx.database(&support::LEGACY).await;
+    let admin_url = database.url.expose();
+    admin(&database.url)
+        .await
+        .execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .unwrap();
+    let before = support::privileges::snapshot(&admin_url, &database.name).await;
+    let shared = secrecy::ExposeSecret::expose_secret(database.url.password().unwrap());
+    let legacy =
+        Manifest::parse("legacy.toml", include_str!("../kit/manifests/legacy.toml")).unwrap();
+    let open_at_0 = verify(
+        &database,
+        &legacy,
+        &Passwords::new()
+            .with("customers", shared)
+            .with("orders", shared),
+    )
+    .await;
+    let (running, probe) = serve(&database, State::SharedLogin).await;
+    let at_0 = probe.observe(1).await.unwrap();
+    drop(running);
+
+    let mut couplings = Vec::new();
+    for (round, to) in (2..).zip([
+        State::LoginPerService,
+        State::Contract,
+        State::Api,
+        State::Walls,
+    ]) {
+        go(&database, to).await;
+        reset_statements(&database).await;
+        let (running, probe) = serve(&database, to).await;
+        let answers = probe.observe(round).await.unwrap();
+        drop(running);
+        assert_eq!(answers, at_0, "state {to}");
+        couplings.push((to.number(), coupling(&database).await));
+    }
+    let open_at_4 = verify(&database, &manifest(&database.name), &passwords()).await;
+
+    for to in [
+        State::Api,
+        State::Contract,
+        State::LoginPerService,
+        State::SharedLogin,
+    ] {
+        go(&database, to).await;
+    }
+    let after = support::privileges::snapshot(&admin_url, &database.name).await;
+
+    eprintln!(
+        "road walk: open walls at state 0: {}; at state 4: {open_at_4:?}",
+        open_at_0.len()
+    );
+    eprintln!("road walk: audit coupling by state: {couplings:?}");
+    assert!(open_at_0.len() > 20, "{open_at_0:#?}");
+    assert_eq!(open_at_4, Vec::<String>::new());
+    // The audit counts reaches into another's tables: from state 2 on there are none (the
+    // contract is what the owner publishes; from 3 on nothing but HTTP crosses).
+    let at = |n: u8| couplings.iter().find(|(s, _)| *s == n).unwrap().1;
+    assert!(at(1) > 0, "{couplings:?}");
+    assert_eq!((at(2), at(3), at(4)), (0, 0, 0), "{couplings:?}");
+    assert_eq!(after, before);
+}
+
+async fn at_state_2_the_compare_mode_finds_no_difference_and_counts_a_failed_api_path(
+    ctx: TestContext,
+) {
+    let database = ctx.database(&support::LEGACY).await;
+    let (_running, probe) = serve(&database, State::SharedLogin).await;
+    let at_0 = probe.observe(1).await.unwrap();
+    go(&database, State::Contract).await;
+    let logins = Logins {
+        api: Api {
+            flows: ApiFlows::none(),
+            compare: true,
+        },
+        ..logins(&database, State::Contract)
+    };
+    let (mut running, stranglers): (Running, Stranglers) =
+        start_switched(&logins, Listeners::loopback().await.unwrap()).unwrap();
+    let probe = Probe::new(
+        Pair::Legacy,
+        &running.customers.url,
+        &running.orders.url,
+        None,
+    );
+
+    let at_2 = probe.observe(2).await.unwrap();
+    assert_eq!(at_2, at_0);
+    assert_eq!(stranglers.differences(), 0);
+
+    // The safety net is on: with customers down, the order still shows from SQL, and the
+    // compare counts the API path that could not answer.
+    running.customers.stop().await.unwrap();
+    let order = reqwest::get(format!("{}/orders/1", running.orders.url))
+        .await
+        .unwrap();
+    assert_eq!(order.status(), 200);
+    assert_eq!(stranglers.orders.differences(), 1);
+}
+
+async fn state_4_refuses_to_go_back_while_a_home_schema_holds_a_table_it_did_not_move(
+    ctx: TestContext,
+) {
+    let database = ctx.database(&support::LEGACY).await;
+    let (admin_url, manifest) = (database.url.expose(), manifest(&database.name));
+    go(&database, State::Walls).await;
+    admin(&database.url)
+        .await
+        .execute("CREATE TABLE customers.loyalty (customer_id bigint)")
+        .await
+        .unwrap();
+
+    let err = road::apply(&admin_url, &manifest, &passwords(), State::Api)
+        .await
+        .unwrap_err()
+        .to_string();
+
+    assert!(err.contains("schema customers holds loyalty"), "{err}");
+    assert_eq!(
+        road::status(&admin_url, &manifest).await.unwrap(),
+        State::Walls
+    );
+    admin(&database.url)
+        .await
+        .execute("DROP TABLE customers.loyalty")
+        .await
+        .unwrap();
+    go(&database, State::Api).await;
+}
+
+/// One business operation as a client makes it: method, service, path, body.
+type Operation = (
+    &'static str,
+    reqwest::Method,
+    bool,
+    String,
+    Option<serde_json::Value>,
+);
+
+fn operations(round: u8) -> Vec<Operation> {
+    use reqwest::Method;
+
+    vec![
+        (
+            "show an order",
+            Method::GET,
+            false,
+            "/orders/1".into(),
+            None,
+        ),
+        (
+            "list 20 orders",
+            Method::GET,
+            false,
+            "/orders?limit=20".into(),
+            None,
+        ),
+        (
+            "place an order",
+            Method::POST,
+            false,
+            "/orders".into(),
+            Some(serde_json::json!({"customer_id": 1, "total": "12.50"})),
+        ),
+        (
+            "guest checkout",
+            Method::POST,
+            false,
+            "/guest-checkouts".into(),
+            Some(
+                serde_json::json!({"name": "Road Guest", "email": format!("road-cost-{round}@example.com"), "total": "9.99"}),
+            ),
+        ),
+        (
+            "show a profile",
+            Method::GET,
+            true,
+            "/customers/1".into(),
+            None,
+        ),
+        (
+            "delete guard (refused)",
+            Method::DELETE,
+            true,
+            "/customers/1".into(),
+            None,
+        ),
+    ]
+}
+
+/// Statements each login ran in `database` since the last reset, the readings left out.
+async fn statements_by_role(database: &TestDatabase) -> std::collections::BTreeMap<String, i64> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT r.rolname::text, sum(s.calls)::bigint \
+         FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid \
+         WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND s.query <> $1 AND s.query NOT LIKE '%pg_stat_statements%' \
+         GROUP BY r.rolname",
+    )
+    .bind(chassis::db::RELEASE_CHECK_SQL)
+    .fetch_all(&mut admin(&database.url).await)
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(role, calls)| (role.replace(&format!("_{}", database.name), ""), calls))
+        .collect()
+}
+
+async fn each_state_costs_its_statements_per_business_operation(ctx: TestContext) {
+    let database = ctx.database(&support::LEGACY).await;
+    admin(&database.url)
+        .await
+        .execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    let mut table = Vec::new();
+    for state in State::ALL {
+        if state != State::SharedLogin {
+            go(&database, state).await;
+        }
+        let (running, _) = serve(&database, state).await;
+        for (name, method, customers, path, body) in operations(state.number()) {
+            reset_statements(&database).await;
+            let base = if customers {
+                &running.customers.url
+            } else {
+                &running.orders.url
+            };
+            let mut request = client.request(method, format!("{base}{path}"));
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let status = request.send().await.unwrap().status().as_u16();
+            assert!(
+                matches!(status, 200 | 201 | 409),
+                "{name} at state {state}: {status}"
+            );
+            let counts = statements_by_role(&database).await;
+            table.push((state.number(), name, status, counts));
+        }
+        drop(running);
+    }
+    eprintln!("road cost: state | operation | status | SQL statements by login");
+    for (state, name, status, counts) in &table {
+        let total: i64 = counts.values().sum();
+        eprintln!("road cost: {state} | {name} | {status} | {total} {counts:?}");
+    }
+    // Until state 3 an order's customer is read by the orders login alone; from 3 on, the
+    // customers login answers it over HTTP, and the orders login reads no customer data.
+    let of = |state: u8, op: &str, role: &str| {
+        let (_, _, _, counts) = table
+            .iter()
+            .find(|(s, n, _, _)| *s == state && *n == op)
+            .unwrap();
+        counts.get(role).copied().unwrap_or(0)
+    };
+    for op in ["show an order", "place an order", "guest checkout"] {
+        assert_eq!(of(2, op, "legacy_customers_svc"), 0, "{op}");
+        assert!(of(3, op, "legacy_customers_svc") > 0, "{op}");
+        assert!(of(4, op, "legacy_customers_svc") > 0, "{op}");
+    }
+    for op in ["show a profile", "delete guard (refused)"] {
+        assert_eq!(of(2, op, "legacy_orders_svc"), 0, "{op}");
+        assert!(of(3, op, "legacy_orders_svc") > 0, "{op}");
+    }
+}
+
+/// One line of the state × scenario table: what each flow felt, or why the release failed.
+fn cell(result: &Result<Vec<(Flow, String)>, String>) -> String {
+    match result {
+        Ok(felt) if felt.is_empty() => "absorbed".to_owned(),
+        Ok(felt) => felt
+            .iter()
+            .map(|(flow, what)| format!("{flow:?} {}", what.split(':').next().unwrap()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(err) => format!("release refused: {}", err.lines().last().unwrap_or(err)),
+    }
+}
+
+async fn every_scenario_shipped_at_every_state_is_observed(ctx: TestContext) {
+    let mut table = Vec::new();
+    for state in State::ALL {
+        for scenario in lab::scenario::catalogue() {
+            let database = ctx.database(&support::LEGACY).await;
+            if state != State::SharedLogin {
+                go(&database, state).await;
+            }
+            let (_running, probe) = serve(&database, state).await;
+            let before = probe.observe(1).await.unwrap();
+            let after = match lab::pairs::legacy::ship(&database.url, scenario).await {
+                Ok(_) => Ok(probe.observe(2).await.unwrap()),
+                Err(err) => Err(format!("{err:#}")),
+            };
+            let result = shipped_at_state_2(&before, after);
+            eprintln!(
+                "road matrix: {} | {} | {}",
+                state.number(),
+                scenario.id,
+                cell(&result)
+            );
+            table.push((state, scenario.id, result));
+        }
+    }
+    let of = |state: State, id: &str| {
+        &table
+            .iter()
+            .find(|(s, i, _)| *s == state && *i == id)
+            .unwrap()
+            .2
+    };
+    // At states 0 and 1 the consumers read the tables: a change of meaning breaks silently.
+    for state in [State::SharedLogin, State::LoginPerService] {
+        assert!(
+            of(state, "status-vocabulary")
+                .as_ref()
+                .is_ok_and(|felt| felt
+                    .iter()
+                    .any(|(_, what)| what.starts_with("broken silently"))),
+            "{state}: {:?}",
+            of(state, "status-vocabulary")
+        );
+    }
+    // From state 3 the owner answers in its own words, from its own table's current shape:
+    // no consumer feels a release. But at 3 the contract is still there, kept for the way
+    // back, and it still pins the columns it reads: a drop or a retype waits for state 4.
+    for scenario in lab::scenario::catalogue() {
+        let id = scenario.id;
+        assert_eq!(of(State::Walls, id), &Ok(Vec::new()), "state 4 {id}");
+        match of(State::Api, id) {
+            Err(err) => assert!(
+                ["split-name", "money-in-cents"].contains(&id)
+                    && (err.contains("depend on it") || err.contains("used by a view")),
+                "state 3 {id}: {err}"
+            ),
+            felt => assert_eq!(felt, &Ok(Vec::new()), "state 3 {id}"),
+        }
+    }
+}
+
+async fn at_state_3_a_taken_email_is_409_and_an_owner_down_fails_the_order_closed(
+    ctx: TestContext,
+) {
+    let database = ctx.database(&support::LEGACY).await;
+    go(&database, State::Api).await;
+    let (mut running, _) = serve(&database, State::Api).await;
+    let client = reqwest::Client::new();
+    let taken: serde_json::Value = client
+        .get(format!("{}/customers/1", running.customers.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let guest = client
+        .post(format!("{}/guest-checkouts", running.orders.url))
+        .json(&serde_json::json!({"name": "Guest", "email": taken["email"], "total": "5.00"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guest.status(), 409);
+
+    let orders = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM public.orders")
+            .fetch_one(&mut admin(&database.url).await)
+            .await
+            .unwrap()
+    };
+    let before = orders().await;
+    running.customers.stop().await.unwrap();
+    let order = client
+        .post(format!("{}/orders", running.orders.url))
+        .json(&serde_json::json!({"customer_id": 1, "total": "5.00"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(order.status(), 503);
+    assert!(order.headers().contains_key("retry-after"));
+    let problem: serde_json::Value = order.json().await.unwrap();
+    assert_eq!(problem["title"], "The customers service is unavailable");
+    assert_eq!(orders().await, before, "nothing written");
 }

@@ -346,6 +346,7 @@ mod tests {
             breaker: BreakerConfig {
                 failure_threshold: 1,
                 open_for: Duration::from_millis(1),
+                max_open_for: Duration::from_millis(1),
             },
         }
     }

@@ -50,6 +50,10 @@ pub const HISTORY_TABLES: [&str; 2] = ["refinery_schema_history", "schema_releas
 pub struct Owner {
     /// The schema it owns, e.g. `customers`.
     pub schema: &'static str,
+    /// Its second, private schema, e.g. `customers_shape`: the views and functions that
+    /// present its tables in the shape its queries expect, replaced by each release. Walled
+    /// off like `schema`.
+    pub shape_schema: &'static str,
     /// NOLOGIN role that owns the schema and runs its migrations.
     pub owner_role: &'static str,
     /// LOGIN role the running service connects as.
@@ -78,20 +82,24 @@ impl Owner {
             ),
             // Lets the admin connection SET ROLE to the owner to run its migrations.
             format!("GRANT {owner} TO CURRENT_USER"),
-            format!("CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {owner}"),
-            format!("REVOKE ALL ON SCHEMA {schema} FROM PUBLIC"),
-            format!("GRANT USAGE ON SCHEMA {schema} TO {runtime}"),
-            format!(
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {runtime}"
-            ),
-            format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {runtime}"),
-            format!(
-                "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime}"
-            ),
-            format!(
-                "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {runtime}"
-            ),
         ];
+        for schema in [schema, self.shape_schema] {
+            statements.extend([
+                format!("CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {owner}"),
+                format!("REVOKE ALL ON SCHEMA {schema} FROM PUBLIC"),
+                format!("GRANT USAGE ON SCHEMA {schema} TO {runtime}"),
+                format!(
+                    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {runtime}"
+                ),
+                format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {runtime}"),
+                format!(
+                    "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime}"
+                ),
+                format!(
+                    "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {runtime}"
+                ),
+            ]);
+        }
         statements.extend(RUNTIME_LIMITS.settings.iter().map(|(parameter, value)| {
             // temp_file_limit needs a superuser; an admin that is not one leaves it unset
             // rather than failing the whole bootstrap.

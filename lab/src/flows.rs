@@ -1,7 +1,9 @@
 //! The cross-ownership flows (an order with its customer, a new order, guest checkout, a
-//! profile's figures, the delete guard) and the owners' own endpoints, driven over HTTP against either pair, each
-//! answer reduced to its business meaning so that two runs can be compared field by field.
-//! The scenario tests and the impact matrix both observe through this one probe.
+//! profile's figures, the delete guard) and the owners' own endpoints, driven over HTTP
+//! against either pair. Each answer is kept twice: reduced to its business meaning, so that
+//! the two pairs can be compared with each other, and whole ([`whole`]), so that two rounds
+//! of the same request on one pair can be compared in full. The scenario tests, the impact
+//! matrix and its during-release load all observe through this one probe.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +12,8 @@ use anyhow::{Context as _, bail};
 use chassis::telemetry::ErrorLog;
 use reqwest::Method;
 use serde_json::{Value, json};
+
+pub mod whole;
 
 /// One thing a user of the pair does that crosses (or, for the owner rows, stays inside)
 /// an ownership line.
@@ -29,6 +33,15 @@ pub enum Flow {
 }
 
 impl Flow {
+    /// The consumer flows whose request can be repeated and gets the same answer each time
+    /// (the others delete or register someone): what runs as load while a release ships.
+    pub const REPEATABLE: [Flow; 4] = [
+        Flow::OrderView,
+        Flow::OrderList,
+        Flow::NewOrder,
+        Flow::Profile,
+    ];
+
     /// The consumer flows: one team using what the other owns.
     pub const CONSUMER: [Flow; 7] = [
         Flow::OrderView,
@@ -109,6 +122,13 @@ pub struct Answer {
     /// `{"status", "body"}` for a success, `{"status", "type"}` for a problem.
     pub value: Value,
     pub logged: Vec<chassis::telemetry::LoggedError>,
+    /// The service said the answer is partial: a `Warning` header, or a non-empty
+    /// `degraded` list in the body (the migrated pair's way of degrading).
+    pub degraded: bool,
+    /// The whole response (see [`whole`]), for a request that is the same in every round
+    /// ([`Flow::REPEATABLE`], the owners' own reads); `null` for the others, whose
+    /// requests name other customers and emails in each round.
+    pub whole: Value,
 }
 
 impl Answer {
@@ -168,8 +188,19 @@ impl Impact {
 /// Compares a flow's answers before and after: equal is unaffected, a 5xx is loud, any
 /// other difference is silent.
 pub fn impact(before: &Answer, after: &Answer) -> Impact {
-    if before.value == after.value {
+    if before.value == after.value && before.whole == after.whole {
         return Impact::Unaffected;
+    }
+    if before.value == after.value {
+        // The business fields held, but the whole response did not: a header, a link,
+        // a field outside the projection, the XML.
+        let mut changes = Vec::new();
+        diff("", &before.whole, &after.whole, &mut changes);
+        let (expected, observed): (Vec<_>, Vec<_>) = changes.into_iter().unzip();
+        return Impact::Silent {
+            expected: expected.join(", "),
+            observed: observed.join(", "),
+        };
     }
     if after.status() >= 500 {
         let logged = after
@@ -246,6 +277,15 @@ fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// One HTTP answer, before it is reduced to an [`Answer`].
+struct Reply {
+    status: u16,
+    body: Value,
+    logged: Vec<chassis::telemetry::LoggedError>,
+    degraded: bool,
+    whole: Value,
+}
+
 /// Drives one running pair's flows.
 #[derive(Debug, Clone)]
 pub struct Probe {
@@ -287,9 +327,24 @@ impl Probe {
         base: &str,
         path: &str,
         body: Option<Value>,
-    ) -> anyhow::Result<(u16, Value, Vec<chassis::telemetry::LoggedError>)> {
+    ) -> anyhow::Result<Reply> {
+        self.send_accepting(method, base, path, body, "application/json")
+            .await
+    }
+
+    async fn send_accepting(
+        &self,
+        method: Method,
+        base: &str,
+        path: &str,
+        body: Option<Value>,
+        accept: &str,
+    ) -> anyhow::Result<Reply> {
         let url = format!("{base}{}{path}", self.v());
-        let mut request = self.http.request(method.clone(), &url);
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
+            .header(reqwest::header::ACCEPT, accept);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -307,8 +362,28 @@ impl Probe {
             (Some(errors), Some(id)) => errors.for_request(&id),
             _ => Vec::new(),
         };
-        let body = response.json().await.unwrap_or(Value::Null);
-        Ok((status, body, logged))
+        let headers = response.headers().clone();
+        let warned = headers.contains_key(reqwest::header::WARNING);
+        let text = response
+            .text()
+            .await
+            .with_context(|| format!("the body of {method} {url}"))?;
+        let mut whole = whole::response(status, &headers, &text);
+        if method == Method::POST {
+            whole::mask_created(&mut whole);
+        }
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let degraded = warned
+            || body["degraded"]
+                .as_array()
+                .is_some_and(|what| !what.is_empty());
+        Ok(Reply {
+            status,
+            body,
+            logged,
+            degraded,
+            whole,
+        })
     }
 
     /// One request to the pair (`base` is its customers or orders URL; `path` leaves out
@@ -322,13 +397,24 @@ impl Probe {
         body: Option<Value>,
         pick: impl Fn(&Value) -> Value,
     ) -> anyhow::Result<Answer> {
-        let (status, body, logged) = self.send(method, base, path, body).await?;
+        let Reply {
+            status,
+            body,
+            logged,
+            degraded,
+            whole,
+        } = self.send(method, base, path, body).await?;
         let value = if status >= 400 {
             json!({ "status": status, "type": body["type"] })
         } else {
             json!({ "status": status, "body": pick(&body) })
         };
-        Ok(Answer { value, logged })
+        Ok(Answer {
+            value,
+            logged,
+            degraded,
+            whole,
+        })
     }
 
     /// Customer `id`'s profile with its order figures, wherever the pair serves it (legacy
@@ -349,49 +435,76 @@ impl Probe {
         .await
     }
 
+    /// One request of a flow that can be made any number of times with the same answer
+    /// (one of [`Flow::REPEATABLE`]): the order view, a customer's order list, a new order
+    /// for customer 1, customer 7's profile. Any other flow is an error.
+    pub async fn once(&self, flow: Flow) -> anyhow::Result<Answer> {
+        let orders = self.orders.as_str();
+        match flow {
+            Flow::OrderView => {
+                let mut answer = self
+                    .answer(Method::GET, orders, "/orders/1", None, order_fields)
+                    .await?;
+                // The migrated pair also speaks XML: the same order, as a document.
+                if self.pair == Pair::Migrated {
+                    let xml = self
+                        .send_accepting(Method::GET, orders, "/orders/1", None, "application/xml")
+                        .await?;
+                    answer.whole = json!({ "json": answer.whole, "xml": xml.whole });
+                    answer.degraded |= xml.degraded;
+                }
+                Ok(answer)
+            }
+            Flow::OrderList => {
+                self.answer(
+                    Method::GET,
+                    orders,
+                    "/orders?customer_id=3&limit=5",
+                    None,
+                    |b| items(b, order_fields),
+                )
+                .await
+            }
+            Flow::NewOrder => {
+                self.answer(
+                    Method::POST,
+                    orders,
+                    "/orders",
+                    Some(json!({ "customer_id": 1, "total": "42.50" })),
+                    order_fields,
+                )
+                .await
+            }
+            Flow::Profile => {
+                self.profile(7, |_, s| {
+                    json!({ "open_order_count": s["open_order_count"], "lifetime_value": s["lifetime_value"] })
+                })
+                .await
+            }
+            other => bail!("{} cannot be repeated with the same answer", other.id()),
+        }
+    }
+
     /// Runs every flow once. `round` (1, 2, ...) keeps the writes of two runs apart (other
     /// customers, other emails), so that what they observe can be compared.
     pub async fn observe(&self, round: i64) -> anyhow::Result<Observed> {
         let (customers, orders) = (self.customers.as_str(), self.orders.as_str());
         let mut seen = Observed::new();
-        seen.insert(
-            Flow::OrderView,
-            self.answer(Method::GET, orders, "/orders/1", None, order_fields)
-                .await?,
-        );
-        seen.insert(
-            Flow::OrderList,
-            self.answer(
-                Method::GET,
-                orders,
-                "/orders?customer_id=3&limit=5",
-                None,
-                |b| items(b, order_fields),
-            )
-            .await?,
-        );
-        seen.insert(
-            Flow::NewOrder,
-            self.answer(
-                Method::POST,
-                orders,
-                "/orders",
-                Some(json!({ "customer_id": 1, "total": "42.50" })),
-                order_fields,
-            )
-            .await?,
-        );
+        for flow in Flow::REPEATABLE {
+            seen.insert(flow, self.once(flow).await?);
+        }
         // The owner deletes a customer without orders; the consumer is then asked for an
         // order for that customer.
         let gone = CUSTOMERS - round;
-        let (deleted, _, _) = self
+        let deleted = self
             .send(
                 Method::DELETE,
                 customers,
                 &format!("/customers/{gone}"),
                 None,
             )
-            .await?;
+            .await?
+            .status;
         if deleted != 204 {
             bail!("the customers service did not delete customer {gone}: HTTP {deleted}");
         }
@@ -425,13 +538,6 @@ impl Probe {
             )
             .await?,
         );
-        seen.insert(
-            Flow::Profile,
-            self.profile(7, |_, s| {
-                json!({ "open_order_count": s["open_order_count"], "lifetime_value": s["lifetime_value"] })
-            })
-            .await?,
-        );
         // A customer with open orders in the seed: 2 in the first round, 4 in the second.
         seen.insert(
             Flow::DeleteGuard,
@@ -444,11 +550,14 @@ impl Probe {
             )
             .await?,
         );
-        let list = self
+        let mut list = self
             .answer(Method::GET, customers, "/customers?limit=3", None, |b| {
                 items(b, |c| json!([c["id"], c["name"], c["email"], c["status"]]))
             })
             .await?;
+        // The page's `total` counts the customers this probe deleted and registered in
+        // earlier rounds: the page is compared as projected, not whole.
+        list.whole = Value::Null;
         let one = self
             .answer(Method::GET, customers, "/customers/9", None, |c| {
                 json!([c["id"], c["name"], c["email"], c["phone"], c["status"]])
@@ -473,7 +582,30 @@ impl Probe {
                 json!([o["id"], o["customer_id"], o["status"], o["total"]])
             })
             .await?;
-        seen.insert(Flow::OwnerOrders, both(list, one));
+        // A PATCH that sets order 5's status to the one it has: a no-op by the API's rules,
+        // so the same request and the same whole answer in every round.
+        let status = one.value["body"][2].clone();
+        let patched = self
+            .answer(
+                Method::PATCH,
+                orders,
+                "/orders/5",
+                Some(json!({ "status": status })),
+                |o| json!([o["id"], o["customer_id"], o["status"], o["total"]]),
+            )
+            .await?;
+        seen.insert(Flow::OwnerOrders, both(both(list, one), patched));
+        // These requests name another customer or email in each round: their answers are
+        // compared as projected, not whole.
+        for flow in [
+            Flow::OrderForDeletedCustomer,
+            Flow::GuestCheckout,
+            Flow::DeleteGuard,
+        ] {
+            if let Some(answer) = seen.get_mut(&flow) {
+                answer.whole = Value::Null;
+            }
+        }
         Ok(seen)
     }
 }
@@ -505,7 +637,12 @@ fn both(first: Answer, second: Answer) -> Answer {
     };
     let mut logged = first.logged;
     logged.extend(second.logged);
-    Answer { value, logged }
+    Answer {
+        value,
+        logged,
+        degraded: first.degraded || second.degraded,
+        whole: json!([first.whole, second.whole]),
+    }
 }
 
 #[cfg(test)]
@@ -516,6 +653,8 @@ mod tests {
         Answer {
             value,
             logged: Vec::new(),
+            degraded: false,
+            whole: Value::Null,
         }
     }
 
@@ -553,6 +692,22 @@ mod tests {
             Impact::Silent {
                 expected: "count 3".into(),
                 observed: "count 0".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_change_outside_the_projection_is_silent_and_names_it() {
+        let mut before = answer(json!({ "status": 200, "body": { "name": "Ada" } }));
+        before.whole = json!({ "headers": { "etag": "\"1\"" }, "body": { "phone": "1" } });
+        let mut after = before.clone();
+        after.whole["body"]["phone"] = json!(null);
+
+        assert_eq!(
+            impact(&before, &after),
+            Impact::Silent {
+                expected: "body.phone \"1\"".into(),
+                observed: "body.phone null".into()
             }
         );
     }

@@ -3,13 +3,15 @@
 //! ([`databases`]), the test harness ([`harness`]), the scenario
 //! catalogue ([`scenario`]), the seed ([`seed`]), the OpenAPI contract diff ([`openapi`]),
 //! both pairs started one way ([`pairs`]), the cross-ownership flows observed over HTTP
-//! ([`flows`]), the impact matrix ([`matrix`]), the soak under faults ([`soak`]), the
+//! ([`flows`]), the impact matrix ([`matrix`]) with its load while a release ships
+//! ([`during`]), the soak under faults ([`soak`]), the
 //! benchmark of both pairs ([`bench`]) and the command lines of the `legacy`,
 //! `migrated` and `kit` binaries ([`cli`]).
 
 pub mod bench;
 pub mod cli;
 pub mod databases;
+pub mod during;
 pub mod flows;
 pub mod harness;
 pub mod matrix;

@@ -1,6 +1,8 @@
-//! The impact matrix: every scenario shipped to both pairs on fresh databases, every
-//! consumer flow observed before and after, and the difference classified. Nothing in a
-//! cell comes from a scenario's expectations; they are only compared with it afterwards.
+//! The impact matrix: every scenario shipped to both pairs on fresh databases, in three
+//! phases: every consumer flow observed before; the release shipped while a steady load
+//! of consumer requests runs (counting failed, degraded and wrong answers, see
+//! [`crate::during`]); every flow observed again after. Nothing in a cell comes from a
+//! scenario's expectations; they are only compared with it afterwards.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -9,6 +11,7 @@ use crate::scenario::{Outcome, Pair, Scenario};
 use chassis::telemetry::ErrorLog;
 
 use crate::databases::Databases;
+use crate::during::{self, Load, Tally};
 use crate::flows::{Flow, Impact, Probe, impact};
 use crate::pairs::{self, Passwords, pair_name};
 
@@ -45,7 +48,10 @@ impl Cell {
                 self.impact.detail()
             ));
         }
-        let wanted = self.pair.expected(self.scenario).sqlstate.as_deref();
+        let wanted = self
+            .pair
+            .expected(self.scenario)
+            .sqlstate_of(self.flow.id());
         if let Impact::Loud { sqlstate, .. } = &self.impact
             && wanted.is_some()
             && sqlstate.as_deref() != wanted
@@ -60,46 +66,89 @@ impl Cell {
     }
 }
 
+/// What a pair's consumers got while one scenario's release shipped.
+#[derive(Debug, Clone)]
+pub struct During {
+    pub scenario: &'static Scenario,
+    pub pair: Pair,
+    pub tally: Tally,
+}
+
 /// The whole run.
 #[derive(Debug, Clone)]
 pub struct Matrix {
     pub cells: Vec<Cell>,
+    /// One per scenario and pair, in catalogue order.
+    pub during: Vec<During>,
     pub wall: Duration,
 }
 
 /// The columns: every consumer flow, then the releasing owner's own endpoints.
 pub const COLUMNS: usize = Flow::CONSUMER.len() + 1;
 
-/// Observes every scenario of the catalogue on both pairs. `progress` hears of each run as
-/// it starts (`scenario · pair`).
+/// The phases of one run, as the progress hears of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Before,
+    During,
+    After,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Before => "before",
+            Phase::During => "during release",
+            Phase::After => "after",
+        }
+    }
+}
+
+/// Observes every scenario of the catalogue on both pairs. `progress` hears of each phase
+/// as it starts: how many runs (scenario × pair) are done, and `scenario · pair · phase`.
 pub async fn run(
     databases: &Databases,
     passwords: &Passwords,
     errors: &ErrorLog,
-    mut progress: impl FnMut(&str),
+    mut progress: impl FnMut(u64, &str),
 ) -> anyhow::Result<Matrix> {
     let started = Instant::now();
-    let mut cells = Vec::new();
+    let (mut cells, mut during) = (Vec::new(), Vec::new());
+    let mut done = 0;
     for scenario in crate::scenario::catalogue() {
         for pair in [Pair::Legacy, Pair::Migrated] {
-            progress(&format!("{} · {}", scenario.id, pair_name(pair)));
-            cells.extend(observe(databases, passwords, errors, scenario, pair).await?);
+            let run = format!("{} · {}", scenario.id, pair_name(pair));
+            let phase = |phase: Phase| format!("{run} · {}", phase.as_str());
+            let (row, tally) = observe(databases, passwords, errors, scenario, pair, |p| {
+                progress(done, &phase(p));
+            })
+            .await?;
+            cells.extend(row);
+            during.push(During {
+                scenario,
+                pair,
+                tally,
+            });
+            done += 1;
         }
     }
     Ok(Matrix {
         cells,
+        during,
         wall: started.elapsed(),
     })
 }
 
-/// One scenario on one pair: fresh database, baseline, the owner's release, again.
+/// One scenario on one pair: fresh database, baseline, the owner's release under load,
+/// again.
 async fn observe(
     databases: &Databases,
     passwords: &Passwords,
     errors: &ErrorLog,
     scenario: &'static Scenario,
     pair: Pair,
-) -> anyhow::Result<Vec<Cell>> {
+    mut phase: impl FnMut(Phase),
+) -> anyhow::Result<(Vec<Cell>, Tally)> {
     let database = databases.fresh(&pairs::template(pair, passwords)).await?;
     let url = database.url.clone();
     // The matrix observes releases, not the network: a patient policy keeps a busy
@@ -112,8 +161,12 @@ async fn observe(
         &running.orders.url,
         Some(errors.clone()),
     );
+    phase(Phase::Before);
     let before = probe.observe(1).await?;
-    pairs::ship(pair, &url, scenario).await?;
+    phase(Phase::During);
+    let ship = pairs::ship(pair, &url, scenario);
+    let (_, tally) = during::under_load(&probe, &before, Load::MATRIX, ship).await?;
+    phase(Phase::After);
     // No wait: the owner reads its release table on every request, so the next one sees
     // the release that `ship` committed.
     let after = probe.observe(2).await?;
@@ -122,7 +175,7 @@ async fn observe(
     let flows = Flow::CONSUMER
         .into_iter()
         .chain([Flow::owner_of(&scenario.owner)]);
-    Ok(flows
+    let cells = flows
         .filter_map(|flow| {
             Some(Cell {
                 scenario,
@@ -131,7 +184,8 @@ async fn observe(
                 impact: impact(before.get(&flow)?, after.get(&flow)?),
             })
         })
-        .collect())
+        .collect();
+    Ok((cells, tally))
 }
 
 impl Matrix {
@@ -167,6 +221,62 @@ impl Matrix {
             })
     }
 
+    /// What the consumers of `pair` got while `scenario` shipped, if it was observed.
+    pub fn during(&self, scenario: &Scenario, pair: Pair) -> Option<&Tally> {
+        self.during
+            .iter()
+            .find(|d| d.scenario.id == scenario.id && d.pair == pair)
+            .map(|d| &d.tally)
+    }
+
+    /// A table cell for the during phase ("–" when it was not observed).
+    fn during_cell(&self, scenario: &Scenario, pair: Pair) -> String {
+        self.during(scenario, pair)
+            .map_or_else(|| "–".to_owned(), Tally::short)
+    }
+
+    /// Every pair's totals during the releases, then each release that was not clean.
+    fn during_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for pair in [Pair::Legacy, Pair::Migrated] {
+            let mut total = Tally::default();
+            let (mut clean, mut runs) = (0, 0);
+            for d in self.during.iter().filter(|d| d.pair == pair) {
+                total.requests += d.tally.requests;
+                total.failed += d.tally.failed;
+                total.degraded += d.tally.degraded;
+                total.wrong += d.tally.wrong;
+                runs += 1;
+                clean += usize::from(d.tally.clean());
+            }
+            lines.push(format!(
+                "{:<8}  while releases shipped: {} ({clean} of {runs} releases clean)",
+                pair_name(pair),
+                total.line()
+            ));
+        }
+        lines
+    }
+
+    /// The releases whose load saw a bad answer, with the first of each kind.
+    fn during_details(&self) -> Vec<(String, Vec<String>)> {
+        self.during
+            .iter()
+            .filter(|d| !d.tally.clean())
+            .map(|d| {
+                (
+                    format!(
+                        "{} · {}: {}",
+                        d.scenario.id,
+                        pair_name(d.pair),
+                        d.tally.line()
+                    ),
+                    d.tally.examples.clone(),
+                )
+            })
+            .collect()
+    }
+
     fn broken(&self) -> impl Iterator<Item = &Cell> {
         self.cells.iter().filter(|c| c.impact != Impact::Unaffected)
     }
@@ -195,6 +305,9 @@ impl Matrix {
                 "{:<8}  {ok} unaffected, {loud} broken loudly, {silent} broken silently",
                 pair_name(pair)
             );
+        }
+        for line in self.during_lines() {
+            let _ = writeln!(out, "{line}");
         }
         let never = self.legacy_flows_never_broken();
         if never.is_empty() {
@@ -241,9 +354,18 @@ impl Matrix {
         for (scenario, pair, row) in self.rows() {
             let mut line = vec![scenario.id.to_owned(), pair_name(pair).to_owned()];
             line.extend(row.iter().map(|c| short_cell(&c.impact)));
+            line.push(self.during_cell(scenario, pair));
             table.add_row(line);
         }
-        let mut out = format!("{table}\n\nWhat broke, as observed:\n");
+        let key = during_key();
+        let mut out = format!("{table}\n\nWhile releases shipped ({key}):\n");
+        for (run, examples) in self.during_details() {
+            let _ = writeln!(out, "  {run}");
+            for example in examples {
+                let _ = writeln!(out, "    {example}");
+            }
+        }
+        out.push_str("\nWhat broke, as observed:\n");
         for cell in self.broken() {
             let _ = writeln!(
                 out,
@@ -274,13 +396,29 @@ impl Matrix {
                     _ => format!("**{}**", short_cell(&c.impact)),
                 })
                 .collect();
+            let during = match self.during(scenario, pair) {
+                Some(tally) if tally.clean() => format!("✅ {}", tally.short()),
+                Some(tally) => format!("**{}**", tally.short()),
+                None => "–".to_owned(),
+            };
             let _ = writeln!(
                 out,
-                "| `{}` | {} | {} |",
+                "| `{}` | {} | {} | {during} |",
                 scenario.id,
                 pair_name(pair),
                 cells.join(" | ")
             );
+        }
+        let key = during_key();
+        let _ = writeln!(
+            out,
+            "\n### While releases shipped\n\nThe last column: {key}.\n"
+        );
+        for (run, examples) in self.during_details() {
+            let _ = writeln!(out, "- `{run}`");
+            for example in examples {
+                let _ = writeln!(out, "  - `{}`", example.replace('`', "'"));
+            }
         }
         out.push_str("\n### What broke, as observed\n\n");
         for cell in self.broken() {
@@ -314,9 +452,10 @@ impl Matrix {
             );
             for cell in row {
                 let class = match cell.impact.outcome() {
-                    Outcome::Unaffected => "ok",
                     Outcome::Loud => "loud",
                     Outcome::Silent => "silent",
+                    // A run observes a flow as one of the three; these never come out.
+                    Outcome::Unaffected | Outcome::Control | Outcome::ContractChange => "ok",
                 };
                 let _ = write!(
                     rows,
@@ -325,7 +464,35 @@ impl Matrix {
                     escape(&short_cell(&cell.impact))
                 );
             }
+            let (class, title) = match self.during(scenario, pair) {
+                Some(tally) if tally.clean() => ("ok", tally.line()),
+                // Red for failed requests, yellow for answers that came but were partial
+                // or wrong, as in the other columns.
+                Some(tally) => (
+                    if tally.failed > 0 { "loud" } else { "silent" },
+                    format!("{}: {}", tally.line(), tally.examples.join("; ")),
+                ),
+                None => ("", "not observed".to_owned()),
+            };
+            let _ = write!(
+                rows,
+                "<td class=\"{class}\" title=\"{}\">{}</td>",
+                escape(&title),
+                escape(&self.during_cell(scenario, pair))
+            );
             rows.push_str("</tr>\n");
+        }
+        let mut during = String::new();
+        for (run, examples) in self.during_details() {
+            let _ = writeln!(
+                during,
+                "<li><code>{}</code><ul>{}</ul></li>",
+                escape(&run),
+                examples
+                    .iter()
+                    .map(|e| format!("<li><code>{}</code></li>", escape(e)))
+                    .collect::<String>()
+            );
         }
         let mut details = String::new();
         for cell in self.broken() {
@@ -370,9 +537,12 @@ pre {{ background: #f4f4f4; padding: 1rem; }}
 dd {{ margin: 0 0 1rem 2rem; }}
 </style></head><body>
 <h1>Impact matrix</h1>
-<p>Each owner-side release shipped to both pairs on fresh databases; every cell compares what the consumer observed before and after. Hover a cell for the detail.</p>
+<p>Each owner-side release shipped to both pairs on fresh databases; every cell compares what the consumer observed before and after. The last column counts what a steady load of consumer requests got while the release shipped ({key}). Hover a cell for the detail.</p>
 <table><thead><tr>{head}</tr></thead><tbody>
 {rows}</tbody></table>
+<h2>While releases shipped</h2>
+<ul>
+{during}</ul>
 <h2>What broke, as observed</h2>
 <ul>
 {details}</ul>
@@ -382,16 +552,29 @@ dd {{ margin: 0 0 1rem 2rem; }}
 {lessons}</dl>
 </body></html>
 "#,
-            escape(&self.summary())
+            escape(&self.summary()),
+            key = escape(&during_key()),
         )
     }
+}
+
+/// How to read a during-release cell.
+fn during_key() -> String {
+    let load = Load::MATRIX;
+    format!(
+        "failed·degraded·wrong/requests, at {} requests a second from {:.1} s before the \
+         release until {:.1} s after it",
+        Duration::from_secs(1).as_nanos() / load.every.as_nanos().max(1),
+        load.lead.as_secs_f64(),
+        load.tail.as_secs_f64()
+    )
 }
 
 fn headers() -> Vec<String> {
     ["scenario", "pair"]
         .into_iter()
         .chain(Flow::CONSUMER.iter().map(|f| f.short()))
-        .chain(["owner's own"])
+        .chain(["owner's own", "during release"])
         .map(str::to_owned)
         .collect()
 }
@@ -428,6 +611,17 @@ mod tests {
                 flow: Flow::Profile,
                 impact,
             }],
+            during: vec![During {
+                scenario,
+                pair: Pair::Legacy,
+                tally: Tally {
+                    requests: 90,
+                    failed: 44,
+                    degraded: 0,
+                    wrong: 1,
+                    examples: vec!["failed order view: HTTP 500".into()],
+                },
+            }],
             wall: Duration::from_secs(1),
         }
     }
@@ -459,5 +653,25 @@ mod tests {
         assert!(m.to_text().contains("expected a <b>; observed c"));
         assert!(m.to_markdown().contains("expected a <b>; observed c"));
         assert!(m.to_html().contains("expected a &lt;b&gt;; observed c"));
+    }
+
+    #[test]
+    fn every_rendering_shows_the_during_release_counts() {
+        let m = matrix(Impact::Unaffected);
+
+        for rendering in [m.to_text(), m.to_markdown(), m.to_html()] {
+            assert!(rendering.contains("44·0·1/90"), "{rendering}");
+            assert!(
+                rendering.contains("failed order view: HTTP 500"),
+                "{rendering}"
+            );
+            assert!(rendering.contains("50 requests a second"), "{rendering}");
+        }
+        assert!(
+            m.summary()
+                .contains("legacy    while releases shipped: 44 failed, 0 degraded, 1 wrong of 90 (0 of 1 releases clean)"),
+            "{}",
+            m.summary()
+        );
     }
 }

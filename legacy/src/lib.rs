@@ -9,6 +9,7 @@ pub mod orders;
 mod page;
 mod reach;
 mod schema;
+pub mod strangler;
 
 pub use reach::Reach;
 

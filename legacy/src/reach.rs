@@ -22,6 +22,21 @@ tokio::task_local! {
     static REACH: Reach;
 }
 
+impl std::str::FromStr for Reach {
+    type Err = String;
+
+    /// `tables` or `contract`, as a command line names them.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "tables" => Ok(Reach::Tables),
+            "contract" => Ok(Reach::Contract),
+            other => Err(format!(
+                "no reach `{other}`: `tables` (states 0 and 1) or `contract` (state 2)"
+            )),
+        }
+    }
+}
+
 impl Reach {
     pub const BOTH: [Reach; 2] = [Reach::Tables, Reach::Contract];
 

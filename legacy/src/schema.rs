@@ -3,7 +3,7 @@
 
 use chassis::DatabaseUrl;
 use chassis::migrate::MigrateError;
-use chassis::releases::{Applied, Release};
+use chassis::releases::{Applied, Release, Target};
 
 mod embedded {
     refinery::embed_migrations!("../migrations/legacy");
@@ -15,8 +15,25 @@ pub async fn migrate(url: &DatabaseUrl) -> Result<usize, MigrateError> {
     Ok(report.applied_migrations().len())
 }
 
-/// Ships `scenario` as its owner's release on the shared schema. The shared login can
-/// change any table: nothing stops a team from changing the one another team reads.
+/// The schema that holds `team`'s shape: the views its own queries go through.
+pub fn shape_schema(team: &str) -> &'static str {
+    if team == crate::orders::TEAM {
+        "orders_shape"
+    } else {
+        "customers_shape"
+    }
+}
+
+/// Ships `scenario` as its owner's release on the shared schema, with the owner's new
+/// shape. The shared login can change any table: nothing stops a team from changing the one
+/// another team reads.
 pub async fn ship(url: &DatabaseUrl, release: Release<'_>) -> Result<Applied, sqlx::Error> {
-    chassis::releases::apply(url, None, "schema_releases", release, true).await
+    let target = Target {
+        role: None,
+        releases: "schema_releases",
+        owner_column: true,
+        shape_schema: shape_schema(release.owner),
+        runtime_role: None,
+    };
+    chassis::releases::apply(url, target, release).await
 }

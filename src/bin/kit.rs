@@ -31,8 +31,9 @@ enum Command {
     ///
     /// Each scenario runs twice, once per pair, each time on a new database copied from a
     /// migrated, seeded template: the consumer flows are observed, the owner's release is
-    /// shipped, and the flows are observed again. Exits 1 if any observation contradicts
-    /// its scenario's stated expectation.
+    /// shipped while a steady load of consumer requests runs (failed, degraded and wrong
+    /// answers are counted), and the flows are observed again. Exits 1 if any observation
+    /// contradicts its scenario's stated expectation.
     Matrix {
         /// Postgres to make the databases on (admin credentials: it creates databases and
         /// the migrated pair's roles, and drops the databases when done). Without it, a
@@ -204,8 +205,8 @@ async fn run_matrix(
         let prefix = format!("kit_matrix_{}", std::process::id());
         let databases = Databases::new(admin, &prefix);
         let observed = tokio::select! {
-            observed = matrix::run(&databases, &passwords, &errors, |step| {
-                bar.inc(if bar.message().is_empty() { 0 } else { 1 });
+            observed = matrix::run(&databases, &passwords, &errors, |done, step| {
+                bar.set_position(done);
                 bar.set_message(step.to_owned());
             }) => observed,
             () = interrupted.cancelled() => Err(anyhow::anyhow!("interrupted")),

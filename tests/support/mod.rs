@@ -162,12 +162,13 @@ pub fn tight_calls() -> UpstreamConfig {
 }
 
 /// Patient timeouts, and a breaker that opens after `failure_threshold` consecutive
-/// failures and stays open for `open_for`.
+/// failures and stays open for `open_for`, every time (no back-off).
 pub fn breaker_calls(failure_threshold: u32, open_for: Duration) -> UpstreamConfig {
     UpstreamConfig {
         breaker: chassis::resilience::BreakerConfig {
             failure_threshold,
             open_for,
+            max_open_for: open_for,
         },
         ..patient_calls()
     }

@@ -18,8 +18,11 @@ pub async fn snapshot(admin: &str, suffix: &str) -> Vec<String> {
          defaclacl) FROM pg_default_acl ORDER BY 1",
         "SELECT format('%s %s', datname, datacl) FROM pg_database \
          WHERE datname = current_database()",
-        "SELECT format('%s %s', oid::regprocedure, proacl) FROM pg_proc \
-         WHERE proname LIKE 'lo\\_%' ORDER BY 1",
+        // A grant back to PUBLIC writes the default out, in another order: NULL and the
+        // default are the same rights, and so are two orders of the same items.
+        "SELECT format('%s %s', oid::regprocedure, (SELECT array_agg(a::text ORDER BY a::text) \
+         FROM unnest(coalesce(proacl, acldefault('f', proowner))) a)) \
+         FROM pg_proc WHERE proname LIKE 'lo\\_%' ORDER BY 1",
         "SELECT format('%s %s', roleid::regrole, member::regrole) FROM pg_auth_members \
          WHERE roleid::regrole::text LIKE $1 ORDER BY 1",
     ];

@@ -21,6 +21,9 @@
 //! schemas = ["orders"]
 //! tables = []
 //! columns = []
+//! # For `kit road` (optional): the schema its tables (as `tables` names them) move into
+//! # at state 4, walls up. A service whose tables already live in `schemas` needs none.
+//! home_schema = "orders_home"
 //! # For `kit walls` (all optional, see [`walls`]): its roles, where its login's password
 //! # comes from, and the limits on that login.
 //! owner_role = "orders_owner"
@@ -113,6 +116,8 @@ pub struct Service {
     pub walls: Walls,
     /// What it publishes for the others, for `kit road`.
     pub contract: Option<Contract>,
+    /// The schema its tables move into at the road's state 4 (walls up), for `kit road`.
+    pub home_schema: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -150,6 +155,7 @@ struct RawService {
     password_env: Option<Spanned<String>>,
     limits: Option<walls::RawLimits>,
     contract: Option<contract::RawContract>,
+    home_schema: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -297,9 +303,47 @@ impl Manifest {
                 ));
             }
         }
+        let home_schema = match raw.home_schema {
+            None => None,
+            Some(home) => {
+                let schema = home.get_ref().to_lowercase();
+                let clash = self
+                    .services
+                    .iter()
+                    .find(|s| {
+                        s.home_schema.as_ref() == Some(&schema)
+                            || s.contract.as_ref().is_some_and(|c| c.schema == schema)
+                    })
+                    .map(|s| s.name.clone())
+                    .or_else(|| {
+                        contract
+                            .as_ref()
+                            .filter(|c| c.schema == schema)
+                            .map(|_| name.clone())
+                    });
+                if schema.is_empty() || schema.starts_with("pg_") || schema == "public" {
+                    return Err(invalid(
+                        Some(home.span()),
+                        format!(
+                            "home_schema `{schema}`: name a schema of the service's own, not public or pg_*"
+                        ),
+                    ));
+                }
+                if let Some(other) = clash {
+                    return Err(invalid(
+                        Some(home.span()),
+                        format!(
+                            "home_schema `{schema}` is already `{other}`'s home or contract schema"
+                        ),
+                    ));
+                }
+                Some(schema)
+            }
+        };
         Ok(Service {
             walls,
             contract,
+            home_schema,
             name,
             roles: raw.roles,
             application_names: raw.application_names,
@@ -329,11 +373,9 @@ impl Manifest {
             return Owner::Service(s.name.clone());
         }
         let schema = qualified.split('.').next().unwrap_or_default();
-        match self
-            .services
-            .iter()
-            .find(|s| s.schemas.iter().any(|x| x == schema))
-        {
+        match self.services.iter().find(|s| {
+            s.schemas.iter().any(|x| x == schema) || s.home_schema.as_deref() == Some(schema)
+        }) {
             Some(s) => Owner::Service(s.name.clone()),
             None => Owner::Unknown,
         }

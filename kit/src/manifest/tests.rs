@@ -151,3 +151,21 @@ fn a_contract_that_creates_nothing_in_its_schema_is_refused() {
     assert_eq!(line, 7);
     assert!(message.contains("creates nothing in `a_api`"), "{message}");
 }
+
+#[test]
+fn a_home_schema_owns_what_moves_into_it_and_is_nobody_elses() {
+    let text = "[[service]]\nname = \"a\"\nroles = [\"a\"]\ntables = [\"public.t\"]\nhome_schema = \"a_home\"\n\
+                [[service]]\nname = \"b\"\nroles = [\"b\"]\nhome_schema = \"A_HOME\"\n";
+    let (line, message) = error_line(text);
+    assert_eq!(line, 9, "{message}");
+    assert!(message.contains("already `a`'s home"), "{message}");
+
+    let one = text
+        .split("[[service]]\nname = \"b\"")
+        .next()
+        .unwrap_or_default();
+    let manifest = Manifest::parse("m", one).expect("valid");
+    assert_eq!(manifest.owner("a_home.t", None), Owner::Service("a".into()));
+    let (_, message) = error_line(&one.replace("a_home", "public"));
+    assert!(message.contains("not public"), "{message}");
+}

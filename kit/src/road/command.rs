@@ -1,6 +1,6 @@
 //! `kit road status|plan|apply`: flags in, one line or a script out. Exit codes: 0 done;
-//! 3 when the input cannot be used, a database sits between states, or the state asked
-//! for is not automated yet (with the way forward).
+//! 3 when the input cannot be used, a database sits between states, or the step is refused
+//! (with the way forward).
 
 use std::path::PathBuf;
 
@@ -25,7 +25,7 @@ pub enum RoadCommand {
         /// The ownership manifest (ownership.toml).
         #[arg(long)]
         manifest: PathBuf,
-        /// The state to reach: 0 to 4 (3 and 4 are not automated yet).
+        /// The state to reach: 0 to 4.
         #[arg(long, value_parser = clap::value_parser!(u8).range(0..=4))]
         to: u8,
         /// The state to start from; without it, the database's.
@@ -41,7 +41,7 @@ pub enum RoadCommand {
         /// The ownership manifest (ownership.toml).
         #[arg(long)]
         manifest: PathBuf,
-        /// The state to reach: 0 to 2 (3 and 4 are not automated yet).
+        /// The state to reach: 0 to 4, one step at a time or several.
         #[arg(long, value_parser = clap::value_parser!(u8).range(0..=4))]
         to: u8,
         /// The database, as the tables' owner with CREATEROLE, or a superuser.
@@ -82,7 +82,6 @@ pub(crate) async fn run(command: RoadCommand) -> Result<u8, String> {
                 (None, Some(url)) => status(url.expose(), &manifest)
                     .await
                     .map_err(|e| e.to_string())?,
-                (None, None) if to > State::Contract => to,
                 (None, None) => {
                     return Err(
                         "say where the road starts: --from N, or --database-url to read it".into(),

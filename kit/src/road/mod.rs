@@ -8,8 +8,11 @@
 //!    shared login had on every table the manifest knows: the audit can tell them apart;
 //! 2. each owner's contract ([`crate::manifest::Contract`]) published in a schema of its
 //!    own, the other services granted it, and their grants on the owner's tables revoked;
-//! 3. the API per flow with a compare mode, and 4. walls up: not automated yet
-//!    ([`RoadError::NotAutomated`]).
+//! 3. the API: each consumer calls the owner over HTTP (the services' per-flow switch, with
+//!    its compare mode run at state 2 first); the consumers' grants on the contracts go;
+//! 4. walls up: each owner's tables move into its `home_schema` (its login finds them there
+//!    by its search path), the contracts go, large objects close: `kit walls verify` holds
+//!    every wall. Back to 3 only when the home schemas hold nothing but what 4 moved.
 //!
 //! The contract's objects are created by whoever runs [`apply`]: at states 0 to 2 that must
 //! be the tables' owner (the shared login), so that a view reads, and a SECURITY DEFINER
@@ -30,6 +33,9 @@ use crate::manifest::Manifest;
 use crate::walls::Passwords;
 use crate::walls::plan::Statement;
 
+/// The services restart after a step: a login's search path and grants are read when it
+/// connects.
+///
 /// A state of the road.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum State {
@@ -84,13 +90,6 @@ impl std::fmt::Display for State {
 #[derive(Debug, thiserror::Error)]
 pub enum RoadError {
     #[error(
-        "state {n} is not automated yet ({what}): {way}",
-        n = .0.number(),
-        what = .0.describe(),
-        way = not_automated_way(*.0)
-    )]
-    NotAutomated(State),
-    #[error(
         "service `{service}` logs in as `{role}`, as {other} does: state 1 needs a runtime_role of its own per service"
     )]
     SharedRole {
@@ -103,6 +102,10 @@ pub enum RoadError {
     )]
     NoContract(String),
     #[error(
+        "service `{0}` owns tables outside a schema of its own and names no home_schema: state 4 needs one to move them into"
+    )]
+    NoHome(String),
+    #[error(
         "the database is between states: {0}; move it with `kit road apply --to` a state it was in"
     )]
     Between(String),
@@ -112,17 +115,6 @@ pub enum RoadError {
     Read(sqlx::Error),
     #[error("the step failed and nothing was changed: {0}")]
     Apply(sqlx::Error),
-}
-
-fn not_automated_way(state: State) -> &'static str {
-    match state {
-        State::Api => {
-            "switch each consumer flow to the owner's HTTP API behind a flag (the migrated pair's client), compare both paths, then revoke the contract grants"
-        }
-        _ => {
-            "move each owner's tables into its schemas, then `kit walls apply` and `kit walls verify` until every wall holds"
-        }
-    }
 }
 
 /// What [`apply`] did.

@@ -5,16 +5,13 @@
 
 use super::{RoadError, State};
 use crate::manifest::{Manifest, Owner, Service};
-use crate::walls::plan::{Statement, create_role, ident};
+use crate::walls::plan::{Statement, create_role, ident, literal};
 
 /// DML: what a service's login gets on each table at state 1, as the shared login had it.
 const DML: &str = "SELECT, INSERT, UPDATE, DELETE";
 
 /// The statements that move a database from `from` to `to`, one step after the other.
 pub fn plan(manifest: &Manifest, from: State, to: State) -> Result<Vec<Statement>, RoadError> {
-    if let Some(beyond) = [from, to].into_iter().find(|s| *s > State::Contract) {
-        return Err(RoadError::NotAutomated(beyond));
-    }
     check(manifest, from.max(to))?;
     let mut out = Vec::new();
     let mut at = from;
@@ -23,15 +20,23 @@ pub fn plan(manifest: &Manifest, from: State, to: State) -> Result<Vec<Statement
             (State::SharedLogin, true) => logins_up(&mut out, manifest),
             (State::LoginPerService, true) => contracts_up(&mut out, manifest),
             (State::LoginPerService, false) => logins_down(&mut out, manifest),
+            (State::Contract, true) => api_up(&mut out, manifest),
             (State::Contract, false) => contracts_down(&mut out, manifest),
-            _ => return Err(RoadError::NotAutomated(at)),
+            (State::Api, true) => walls_up(&mut out, manifest),
+            (State::Api, false) => api_down(&mut out, manifest),
+            (State::Walls, false) => walls_down(&mut out, manifest),
+            // Below 0 and above 4 there is no road: `at` never gets there.
+            (State::SharedLogin, false) | (State::Walls, true) => break,
         }
-        at = State::numbered(if at < to {
+        let next = if at < to {
             at.number() + 1
         } else {
             at.number() - 1
-        })
-        .ok_or(RoadError::NotAutomated(at))?;
+        };
+        let Some(next) = State::numbered(next) else {
+            break;
+        };
+        at = next;
     }
     Ok(out)
 }
@@ -51,6 +56,15 @@ fn check(manifest: &Manifest, highest: State) -> Result<(), RoadError> {
         }
         if highest >= State::Contract && service.contract.is_none() {
             return Err(RoadError::NoContract(service.name.clone()));
+        }
+        let by_name = owned_tables(manifest, service).into_iter().any(|t| {
+            !service
+                .schemas
+                .iter()
+                .any(|s| t.starts_with(&format!("{s}.")))
+        });
+        if highest >= State::Walls && by_name && service.home_schema.is_none() {
+            return Err(RoadError::NoHome(service.name.clone()));
         }
     }
     Ok(())
@@ -259,4 +273,201 @@ fn cross(
             out.push(Statement { why, sql });
         }
     }
+}
+
+/// The grants each consumer holds on an owner's contract at state 2, given or taken.
+fn contract_grants(
+    out: &mut Vec<Statement>,
+    manifest: &Manifest,
+    verb: &str,
+    to: &str,
+    why: &'static str,
+) {
+    for owner in &manifest.services {
+        let Some(contract) = &owner.contract else {
+            continue;
+        };
+        let c = ident(&contract.schema);
+        for consumer in consumers(manifest, owner) {
+            let r = ident(&consumer.walls.runtime_role);
+            for sql in [
+                format!("{verb} USAGE ON SCHEMA {c} {to} {r}"),
+                format!("{verb} SELECT ON ALL TABLES IN SCHEMA {c} {to} {r}"),
+                format!("{verb} EXECUTE ON ALL FUNCTIONS IN SCHEMA {c} {to} {r}"),
+            ] {
+                out.push(Statement { why, sql });
+            }
+        }
+    }
+}
+
+fn api_up(out: &mut Vec<Statement>, manifest: &Manifest) {
+    let why = "state 3: each consumer calls the owner's API; its contract grants go";
+    contract_grants(out, manifest, "REVOKE", "FROM", why);
+}
+
+fn api_down(out: &mut Vec<Statement>, manifest: &Manifest) {
+    let why = "back to state 2: the consumers use the contract again";
+    contract_grants(out, manifest, "GRANT", "TO", why);
+}
+
+/// The tables `service` moves into its home schema at state 4: those it owns by name
+/// outside a schema of its own, as (schema, table).
+fn moving(manifest: &Manifest, service: &Service) -> Vec<(String, String)> {
+    owned_tables(manifest, service)
+        .into_iter()
+        .filter_map(|t| {
+            let (schema, table) = t.split_once('.')?;
+            (!service.schemas.iter().any(|s| s == schema))
+                .then(|| (schema.to_owned(), table.to_owned()))
+        })
+        .collect()
+}
+
+/// `ALTER ROLE .. IN DATABASE <this one> ..`, for a plan that does not know its database.
+fn in_this_database(template: &str) -> String {
+    format!(
+        "DO $kit$ BEGIN EXECUTE format({}, current_database()); END $kit$",
+        literal(template)
+    )
+}
+
+/// The large-object functions: outside every schema, so no wall reaches what they store.
+fn large_objects(verb: &str, to: &str) -> String {
+    format!(
+        "DO $kit$ DECLARE f regprocedure; BEGIN FOR f IN SELECT p.oid::regprocedure FROM pg_proc p \
+         WHERE p.pronamespace = 'pg_catalog'::regnamespace \
+         AND (p.proname LIKE 'lo\\_%' OR p.proname IN ('loread', 'lowrite')) \
+         AND p.proname NOT IN ('lo_import', 'lo_export') \
+         LOOP EXECUTE format('{verb} EXECUTE ON FUNCTION %s {to} PUBLIC', f); END LOOP; END $kit$"
+    )
+}
+
+/// The search path the owners' migrations and the admin find the moved tables on.
+fn homes_path(manifest: &Manifest) -> String {
+    let homes: Vec<String> = manifest
+        .services
+        .iter()
+        .filter_map(|s| s.home_schema.as_deref())
+        .map(ident)
+        .collect();
+    format!("\"$user\", public, {}", homes.join(", "))
+}
+
+fn walls_up(out: &mut Vec<Statement>, manifest: &Manifest) {
+    for service in &manifest.services {
+        let Some(home) = &service.home_schema else {
+            continue;
+        };
+        let (h, r) = (ident(home), ident(&service.walls.runtime_role));
+        let why = "state 4: each owner's tables move into its home schema, reached by it alone";
+        for sql in [
+            format!("CREATE SCHEMA {h}"),
+            format!("REVOKE ALL ON SCHEMA {h} FROM PUBLIC"),
+            format!("GRANT USAGE ON SCHEMA {h} TO {r}"),
+        ] {
+            out.push(Statement { why, sql });
+        }
+        for (schema, t) in moving(manifest, service) {
+            let sql = format!(
+                "ALTER TABLE {}.{} SET SCHEMA {h}",
+                ident(&schema),
+                ident(&t)
+            );
+            out.push(Statement { why, sql });
+        }
+        // The service's unqualified SQL finds its tables where they moved, unchanged.
+        let template = format!(
+            "ALTER ROLE {} IN DATABASE %I SET search_path = {}, public",
+            r.replace('%', "%%"),
+            h.replace('%', "%%")
+        );
+        out.push(Statement {
+            why: "state 4: each service's login looks in its home schema first",
+            sql: in_this_database(&template),
+        });
+    }
+    out.push(Statement {
+        why: "state 4: the owners' migrations, run as the tables' owner, find them too",
+        sql: in_this_database(&format!(
+            "ALTER DATABASE %I SET search_path = {}",
+            homes_path(manifest).replace('%', "%%")
+        )),
+    });
+    for service in &manifest.services {
+        if let Some(contract) = &service.contract {
+            out.push(Statement {
+                why: "state 4: the contracts go; the API is the only way in",
+                sql: format!("DROP SCHEMA {} CASCADE", ident(&contract.schema)),
+            });
+        }
+    }
+    out.push(Statement {
+        why: "state 4: large objects, outside every schema, closed to all",
+        sql: large_objects("REVOKE", "FROM"),
+    });
+}
+
+fn walls_down(out: &mut Vec<Statement>, manifest: &Manifest) {
+    for service in &manifest.services {
+        let Some(home) = &service.home_schema else {
+            continue;
+        };
+        let moved = moving(manifest, service);
+        let names: Vec<String> = moved.iter().map(|(_, t)| literal(t)).collect();
+        // Only what state 4 moved in can go back: anything else the owner made there
+        // (a table renamed or added) has no place at state 3.
+        out.push(Statement {
+            why: "back to state 3: only the tables state 4 moved can move back",
+            sql: format!(
+                "DO $kit$ DECLARE extra text; BEGIN \
+                 SELECT string_agg(c.relname, ', ' ORDER BY c.relname) INTO extra FROM pg_class c \
+                 WHERE c.relnamespace = to_regnamespace({home_literal}) \
+                 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> ALL (ARRAY[{names}]::text[]); \
+                 IF extra IS NOT NULL THEN RAISE EXCEPTION 'schema % holds % besides the tables state 4 moved there: move or drop them, or stay at state 4', {home_literal}, extra; END IF; END $kit$",
+                home_literal = literal(home),
+                names = names.join(", "),
+            ),
+        });
+        let h = ident(home);
+        let why = "back to state 3: the tables return where the contracts expect them";
+        for (schema, t) in &moved {
+            let sql = format!("ALTER TABLE {h}.{} SET SCHEMA {}", ident(t), ident(schema));
+            out.push(Statement { why, sql });
+        }
+        out.push(Statement {
+            why,
+            sql: format!("DROP SCHEMA {h}"),
+        });
+        let template = format!(
+            "ALTER ROLE {} IN DATABASE %I RESET search_path",
+            ident(&service.walls.runtime_role).replace('%', "%%")
+        );
+        out.push(Statement {
+            why,
+            sql: in_this_database(&template),
+        });
+    }
+    out.push(Statement {
+        why: "back to state 3: the database's search path as it was",
+        sql: in_this_database("ALTER DATABASE %I RESET search_path"),
+    });
+    for owner in &manifest.services {
+        let Some(contract) = &owner.contract else {
+            continue;
+        };
+        let c = ident(&contract.schema);
+        let why = "back to state 3: the contracts return, granted to nobody yet";
+        for sql in [
+            format!("CREATE SCHEMA {c}"),
+            contract.sql.trim_end_matches(';').to_owned(),
+            format!("REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA {c} FROM PUBLIC"),
+        ] {
+            out.push(Statement { why, sql });
+        }
+    }
+    out.push(Statement {
+        why: "back to state 3: large objects open as Postgres has them",
+        sql: large_objects("GRANT", "TO"),
+    });
 }

@@ -62,26 +62,66 @@ fn each_way_back_undoes_its_step() {
     let grants_back = down.iter().filter(|s| s.starts_with("GRANT")).count();
     let revoked_up = sql(State::LoginPerService, State::Contract)
         .iter()
-        .filter(|s| s.starts_with("REVOKE SELECT"))
+        .filter(|s| s.starts_with("REVOKE") && !s.ends_with("FROM PUBLIC"))
         .count();
+    // Each of a login's rights the step took (tables, and the owners' other schemas, their
+    // shapes) has its grant back.
     assert_eq!(grants_back, revoked_up);
 }
 
 #[test]
-fn states_3_and_4_are_not_automated_and_say_the_way_forward() {
-    for to in [State::Api, State::Walls] {
-        let err = plan(&manifest(), State::Contract, to).expect_err("not automated");
-        let message = err.to_string();
+fn state_3_takes_each_consumers_contract_grants_and_state_2_gives_them_back() {
+    let up = sql(State::Contract, State::Api);
+    let down = sql(State::Api, State::Contract);
+    for grant in [
+        "USAGE ON SCHEMA \"customers_api\" TO \"legacy_orders_svc\"",
+        "EXECUTE ON ALL FUNCTIONS IN SCHEMA \"customers_api\" TO \"legacy_orders_svc\"",
+        "SELECT ON ALL TABLES IN SCHEMA \"orders_api\" TO \"legacy_customers_svc\"",
+    ] {
         assert!(
-            message.starts_with(&format!("state {} is not automated yet", to.number())),
-            "{message}"
+            down.contains(&format!("GRANT {grant}")),
+            "{grant} in {down:#?}"
         );
+        let revoke = format!("REVOKE {}", grant.replace(" TO ", " FROM "));
+        assert!(up.contains(&revoke), "{revoke} in {up:#?}");
     }
+    assert_eq!(up.len(), down.len());
+}
+
+#[test]
+fn state_4_moves_each_owners_table_home_and_drops_the_contracts() {
+    let up = sql(State::Api, State::Walls);
+    for sql in [
+        "ALTER TABLE \"public\".\"customers\" SET SCHEMA \"customers\"",
+        "ALTER TABLE \"public\".\"orders\" SET SCHEMA \"orders\"",
+        "DROP SCHEMA \"customers_api\" CASCADE",
+        "DROP SCHEMA \"orders_api\" CASCADE",
+    ] {
+        assert!(up.contains(&sql.to_owned()), "{sql} in {up:#?}");
+    }
+    // The shared tables stay where every service finds them.
+    assert!(!up.iter().any(|s| s.contains("schema_releases")), "{up:#?}");
+    let down = sql(State::Walls, State::Api);
     assert!(
-        RoadError::NotAutomated(State::Walls)
-            .to_string()
-            .contains("kit walls verify")
+        down[0].contains("RAISE EXCEPTION"),
+        "the guard comes first: {down:#?}"
     );
+    assert!(
+        down.contains(&"ALTER TABLE \"customers\".\"customers\" SET SCHEMA \"public\"".to_owned())
+    );
+}
+
+#[test]
+fn state_4_needs_a_home_for_tables_owned_by_name() {
+    let text =
+        include_str!("../../manifests/legacy-road.toml").replace("home_schema = \"orders\"\n", "");
+    let manifest = Manifest::parse("legacy-road.toml", &text).expect("valid");
+    let err = plan(&manifest, State::Api, State::Walls).expect_err("no home");
+    assert!(
+        matches!(&err, RoadError::NoHome(s) if s == "orders"),
+        "{err}"
+    );
+    assert!(plan(&manifest, State::Contract, State::Api).is_ok());
 }
 
 #[test]

@@ -2,11 +2,13 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use chassis::DatabaseUrl;
 use chassis::releases::Applied;
 use clap::{Parser, Subcommand};
 use legacy::check::Service;
+use legacy::strangler::{ApiFlows, Strangler};
 use tokio_util::sync::CancellationToken;
 
 use crate::pairs::{self, Listeners};
@@ -41,6 +43,22 @@ pub struct Cli {
         global = true
     )]
     pub orders_addr: SocketAddr,
+
+    /// Where the SQL that reaches into the other team's data goes: `tables`, or
+    /// `contract` (the owner's views and functions, the road's state 2).
+    #[arg(long, env = "LEGACY_REACH", default_value = "tables", global = true)]
+    pub reach: legacy::Reach,
+
+    /// The flows that call the other team's API instead of reaching into its data (the
+    /// road's state 3): a comma list of order-customer, place-order, guest-checkout,
+    /// profile-stats, delete-guard; or `all`. Empty: every flow runs its SQL.
+    #[arg(long, env = "LEGACY_API_FLOWS", default_value = "", global = true)]
+    pub api_flows: ApiFlows,
+
+    /// Run the API path beside the SQL path of each flow not yet switched, and log every
+    /// difference (the strangler's safety net, before a switch).
+    #[arg(long, env = "LEGACY_API_COMPARE", global = true)]
+    pub api_compare: bool,
 
     #[command(flatten)]
     pub http: super::HttpLimits,
@@ -130,7 +148,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             legacy::check::warn_at_startup(&url, &[Service::Customers]).await;
             let listener = chassis::http::bind(cli.customers_addr, "--customers-addr").await?;
             println!("customers listening on http://{}", listener.local_addr()?);
-            let app = legacy::customers::router(chassis::db::pool(&url, legacy::CUSTOMERS_APP)?);
+            let orders = format!("http://{}", cli.orders_addr);
+            let app = legacy::customers::router_on_road(
+                chassis::db::pool(&url, legacy::CUSTOMERS_APP)?,
+                cli.reach,
+                Arc::new(cli.strangler("orders", &orders)?),
+            );
             chassis::http::serve_with(listener, app, shutdown, cli.http.limits()).await?;
         }
         Command::Orders => {
@@ -138,11 +161,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             legacy::check::warn_at_startup(&url, &[Service::Orders]).await;
             let listener = chassis::http::bind(cli.orders_addr, "--orders-addr").await?;
             println!("orders listening on http://{}", listener.local_addr()?);
-            let app = legacy::orders::router(chassis::db::pool(&url, legacy::ORDERS_APP)?);
+            let customers = format!("http://{}", cli.customers_addr);
+            let app = legacy::orders::router_on_road(
+                chassis::db::pool(&url, legacy::ORDERS_APP)?,
+                cli.reach,
+                Arc::new(cli.strangler("customers", &customers)?),
+            );
             chassis::http::serve_with(listener, app, shutdown, cli.http.limits()).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+impl Cli {
+    /// One service's switch of its flows into `owner`'s data, as the flags say.
+    fn strangler(&self, owner: &'static str, owner_url: &str) -> anyhow::Result<Strangler> {
+        Ok(Strangler::new(
+            owner,
+            owner_url,
+            self.api_flows.clone(),
+            self.api_compare,
+        )?)
+    }
 }
 
 /// `legacy check`: the report on stdout and its exit code; 2, with one line on stderr that
@@ -184,7 +224,15 @@ async fn up(cli: &Cli, url: &DatabaseUrl, shutdown: CancellationToken) -> anyhow
     )
     .await?
     .with_limits(cli.http.limits());
-    let running = pairs::legacy::start(url, listeners)?;
+    let logins = pairs::legacy::Logins {
+        api: pairs::legacy::Api {
+            flows: cli.api_flows.clone(),
+            compare: cli.api_compare,
+        },
+        reach: cli.reach,
+        ..pairs::legacy::Logins::shared(url)
+    };
+    let (running, _) = pairs::legacy::start_switched(&logins, listeners)?;
     let (customers_url, orders_url) = (&running.customers.url, &running.orders.url);
     println!("Legacy pair is up. Both services log in as the same database user.");
     println!("  customers  {customers_url}/customers");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chassis::DatabaseUrl;
 use chassis::consumer::UpstreamConfig;
 use chassis::ownership::Owner;
-use chassis::releases::{Applied, Release};
+use chassis::releases::{Applied, Release, Target};
 use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -138,29 +138,48 @@ pub fn patient_calls() -> UpstreamConfig {
     }
 }
 
-/// The role that owns the schema `scenario` changes, and that schema's release table.
-fn owner_of(scenario: &Scenario) -> (&'static str, &'static str) {
-    match scenario.owner.as_str() {
-        "customers" => (migrated_customers::OWNER_ROLE, "customers.schema_releases"),
-        _ => (migrated_orders::OWNER_ROLE, "orders.schema_releases"),
+/// Where `scenario`'s owner ships: its owner role, its release table, its shape schema
+/// and the runtime role that uses the shape.
+fn target_of(scenario: &Scenario) -> Target<'static> {
+    let (role, releases, shape_schema, runtime) = match scenario.owner.as_str() {
+        "customers" => (
+            migrated_customers::OWNER_ROLE,
+            "customers.schema_releases",
+            migrated_customers::SHAPE_SCHEMA,
+            migrated_customers::RUNTIME_ROLE,
+        ),
+        _ => (
+            migrated_orders::OWNER_ROLE,
+            "orders.schema_releases",
+            migrated_orders::SHAPE_SCHEMA,
+            migrated_orders::RUNTIME_ROLE,
+        ),
+    };
+    Target {
+        role: Some(role),
+        releases,
+        owner_column: false,
+        shape_schema,
+        runtime_role: Some(runtime),
     }
 }
 
 /// The role `scenario`'s migration runs as.
 pub fn owner_role(scenario: &Scenario) -> &'static str {
-    owner_of(scenario).0
+    target_of(scenario).role.unwrap_or_default()
 }
 
-/// Ships `scenario` as its owner's release: the migrated migration, run as the owner role
-/// (only it can change its schema), recorded in the owner's own release table.
+/// Ships `scenario` as its owner's release: the migrated migration and the owner's new
+/// shape, run as the owner role (only it can change its schemas), recorded in the owner's
+/// own release table, in one transaction.
 pub async fn ship(admin: &DatabaseUrl, scenario: &Scenario) -> anyhow::Result<Applied> {
-    let (role, releases) = owner_of(scenario);
     let release = Release {
         id: scenario.id,
         owner: &scenario.owner,
         sql: scenario.migrated_sql,
+        shape: scenario.migrated_shape,
     };
-    Ok(chassis::releases::apply(admin, Some(role), releases, release, false).await?)
+    Ok(chassis::releases::apply(admin, target_of(scenario), release).await?)
 }
 
 /// Creates the roles and schemas, applies both services' migrations, then leaves each

@@ -1,5 +1,7 @@
-//! The customers service's SQL. The first queries touch its own table and are built from
-//! its current shape (`shape.rs`); the last two reach into the orders service's table and
+//! The customers service's SQL. The first queries touch its own table, through the view
+//! `customers_shape.customers` that each of its team's releases keeps in the shape these
+//! queries expect (migrations/scenarios/*/legacy-shape.sql); the last two reach into the
+//! orders service's table and
 //! depend on its columns and its status vocabulary, as they were when they were written;
 //! or, reaching through the orders team's contract ([`Reach::Contract`]), on its view
 //! `orders_api.order_v1`, which says which orders are open and which money counts.
@@ -13,7 +15,6 @@ use time::OffsetDateTime;
 
 use chassis::http::page::Page;
 
-use super::shape::CustomersTable;
 use crate::Reach;
 use crate::check::{Bind, Statement};
 
@@ -46,63 +47,61 @@ pub struct CustomerChanges {
     pub status: Option<&'static str>,
 }
 
-fn list_sql(t: &CustomersTable) -> String {
-    let (columns, table, live) = (t.columns(), t.table, t.live());
-    format!("SELECT {columns} FROM {table} WHERE {live} ORDER BY id LIMIT $1 OFFSET $2")
+/// The customer columns, under the names the API has always used.
+const COLUMNS: &str = "id, name, email, phone, status, created_at";
+
+fn list_sql() -> String {
+    format!("SELECT {COLUMNS} FROM customers_shape.customers ORDER BY id LIMIT $1 OFFSET $2")
 }
 
-fn count_sql(t: &CustomersTable) -> String {
-    let (table, live) = (t.table, t.live());
-    format!("SELECT count(*) FROM {table} WHERE {live}")
-}
+const COUNT: &str = "SELECT count(*) FROM customers_shape.customers";
 
 #[tracing::instrument(skip(db))]
-pub async fn list(
-    db: &PgPool,
-    t: &CustomersTable,
-    page: Page,
-) -> sqlx::Result<(Vec<Customer>, i64)> {
-    let customers = sqlx::query_as(&list_sql(t))
+pub async fn list(db: &PgPool, page: Page) -> sqlx::Result<(Vec<Customer>, i64)> {
+    let customers = sqlx::query_as(&list_sql())
         .bind(page.limit)
         .bind(page.offset)
         .fetch_all(db)
         .await?;
-    let total = sqlx::query_scalar(&count_sql(t)).fetch_one(db).await?;
+    let total = sqlx::query_scalar(COUNT).fetch_one(db).await?;
     Ok((customers, total))
 }
 
-fn find_sql(t: &CustomersTable) -> String {
-    let (columns, table, live) = (t.columns(), t.table, t.live());
-    format!("SELECT {columns} FROM {table} WHERE id = $1 AND {live}")
+fn find_sql() -> String {
+    format!("SELECT {COLUMNS} FROM customers_shape.customers WHERE id = $1")
 }
 
 #[tracing::instrument(skip(db))]
-pub async fn find(
-    db: impl PgExecutor<'_>,
-    t: &CustomersTable,
-    id: i64,
-) -> sqlx::Result<Option<Customer>> {
-    sqlx::query_as(&find_sql(t))
+pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Customer>> {
+    sqlx::query_as(&find_sql())
         .bind(id)
         .fetch_optional(db)
         .await
 }
 
-fn insert_sql(t: &CustomersTable) -> String {
-    let ((columns, values), table) = (t.insert(), t.table);
+fn find_many_sql() -> String {
+    format!("SELECT {COLUMNS} FROM customers_shape.customers WHERE id = ANY($1) ORDER BY id")
+}
+
+/// Several customers by id, for the `/v1` batch lookup; unknown ids are absent.
+#[tracing::instrument(skip(db))]
+pub async fn find_many(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<Customer>> {
+    sqlx::query_as(&find_many_sql())
+        .bind(ids)
+        .fetch_all(db)
+        .await
+}
+
+fn insert_sql() -> String {
     format!(
-        "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {}",
-        t.columns()
+        "INSERT INTO customers_shape.customers (name, email, phone) VALUES ($1, $2, $3) \
+         RETURNING {COLUMNS}"
     )
 }
 
 #[tracing::instrument(skip(db))]
-pub async fn insert(
-    db: impl PgExecutor<'_>,
-    t: &CustomersTable,
-    new: &NewCustomer,
-) -> sqlx::Result<Customer> {
-    sqlx::query_as(&insert_sql(t))
+pub async fn insert(db: impl PgExecutor<'_>, new: &NewCustomer) -> sqlx::Result<Customer> {
+    sqlx::query_as(&insert_sql())
         .bind(&new.name)
         .bind(&new.email)
         .bind(&new.phone)
@@ -110,31 +109,24 @@ pub async fn insert(
         .await
 }
 
-fn update_sql(t: &CustomersTable) -> String {
-    // A NULL parameter keeps the column: the name's value expressions are NULL for it too.
-    let name: Vec<String> = t
-        .name_values("$2")
-        .into_iter()
-        .map(|(column, value)| format!("{column} = COALESCE({value}, {column})"))
-        .collect();
-    let (name, email, table, live) = (name.join(", "), t.email, t.table, t.live());
+fn update_sql() -> String {
+    // A NULL parameter keeps the column.
     format!(
-        "UPDATE {table} SET {name}, {email} = COALESCE($3, {email}),
-                phone = COALESCE($4, phone), status = COALESCE($5, status)
-         WHERE id = $1 AND {live}
-         RETURNING {}",
-        t.columns()
+        "UPDATE customers_shape.customers SET name = COALESCE($2, name),
+                email = COALESCE($3, email), phone = COALESCE($4, phone),
+                status = COALESCE($5, status)
+         WHERE id = $1
+         RETURNING {COLUMNS}"
     )
 }
 
 #[tracing::instrument(skip(db))]
 pub async fn update(
     db: impl PgExecutor<'_>,
-    t: &CustomersTable,
     id: i64,
     changes: &CustomerChanges,
 ) -> sqlx::Result<Option<Customer>> {
-    sqlx::query_as(&update_sql(t))
+    sqlx::query_as(&update_sql())
         .bind(id)
         .bind(&changes.name)
         .bind(&changes.email)
@@ -144,39 +136,31 @@ pub async fn update(
         .await
 }
 
-fn lock_sql(t: &CustomersTable) -> String {
-    let (table, live) = (t.table, t.live());
-    format!("SELECT id FROM {table} WHERE id = $1 AND {live} FOR UPDATE")
-}
+const LOCK: &str = "SELECT id FROM customers_shape.customers WHERE id = $1 FOR UPDATE";
 
 /// Locks the customer row so that no order slips in between the guard and the delete.
 #[tracing::instrument(skip(conn))]
-pub async fn lock(conn: &mut PgConnection, t: &CustomersTable, id: i64) -> sqlx::Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar(&lock_sql(t))
+pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(LOCK)
         .bind(id)
         .fetch_optional(conn)
         .await?;
     Ok(found.is_some())
 }
 
-fn delete_sql(t: &CustomersTable) -> String {
-    let table = t.table;
-    if t.soft_delete {
-        format!("UPDATE {table} SET deleted_at = now() WHERE id = $1")
-    } else {
-        format!("DELETE FROM {table} WHERE id = $1")
-    }
-}
+const DELETE: &str = "DELETE FROM customers_shape.customers WHERE id = $1";
 
-/// Removes the customer or, after `soft-delete`, only marks the row: audits keep it.
+/// Removes the customer, as the shape says a delete is (after `soft-delete`, a mark on the
+/// row: audits keep it).
 #[tracing::instrument(skip(conn))]
-pub async fn delete(conn: &mut PgConnection, t: &CustomersTable, id: i64) -> sqlx::Result<()> {
-    sqlx::query(&delete_sql(t)).bind(id).execute(conn).await?;
+pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query(DELETE).bind(id).execute(conn).await?;
     Ok(())
 }
 
-/// A customer's order figures, read straight from the orders service's table.
-#[derive(Debug, Clone, FromRow)]
+/// A customer's order figures, read straight from the orders service's table (or, on the
+/// road's state 3, from its API).
+#[derive(Debug, Clone, PartialEq, FromRow, serde::Deserialize)]
 pub struct OrderStats {
     pub open_order_count: i64,
     pub lifetime_value: Decimal,
@@ -218,25 +202,26 @@ pub async fn open_order_count(conn: &mut PgConnection, customer_id: i64) -> sqlx
         .await
 }
 
-/// Every statement above, as this service runs it on a table of shape `t`, reaching the
-/// orders team's data as `reach` says.
-pub fn statements(t: &CustomersTable, reach: Reach) -> Vec<Statement> {
-    use Bind::{Int8, NullText, Text};
+/// Every statement above, as this service runs it, reaching the orders team's data as
+/// `reach` says.
+pub fn statements(reach: Reach) -> Vec<Statement> {
+    use Bind::{Int8, Int8s, NullText, Text};
     let own = |name, sql| Statement::own("customers", name, sql);
     let orders = |name, sql: &str| Statement::reaching_into("customers", name, sql, "orders");
     vec![
-        own("list", list_sql(t)).binding([Int8(20), Int8(0)]),
-        own("list (count)", count_sql(t)),
-        own("find", find_sql(t)).binding([Int8(1)]),
-        own("insert", insert_sql(t)).binding([
+        own("list", list_sql()).binding([Int8(20), Int8(0)]),
+        own("list (count)", COUNT.to_owned()),
+        own("find", find_sql()).binding([Int8(1)]),
+        own("find_many", find_many_sql()).binding([Int8s(&[1, 2])]),
+        own("insert", insert_sql()).binding([
             Text("Check Customer"),
             Text("legacy-check@example.invalid"),
             NullText,
         ]),
-        own("update", update_sql(t)).binding([Int8(1), NullText, NullText, NullText, NullText]),
-        own("lock", lock_sql(t)).binding([Int8(1)]),
+        own("update", update_sql()).binding([Int8(1), NullText, NullText, NullText, NullText]),
+        own("lock", LOCK.to_owned()).binding([Int8(1)]),
         // No row: the code deletes only a customer it found without orders.
-        own("delete", delete_sql(t)).binding([Int8(0)]),
+        own("delete", DELETE.to_owned()).binding([Int8(0)]),
         orders("order_stats", reach.pick(ORDER_STATS, ORDER_STATS_CONTRACT)).binding([Int8(1)]),
         orders(
             "open_order_count",
@@ -253,9 +238,7 @@ mod tests {
     #[test]
     fn every_query_in_this_file_is_a_statement_the_check_prepares() {
         for reach in Reach::BOTH {
-            crate::check::assert_lists_every_query(include_str!("db.rs"), &|releases| {
-                statements(&CustomersTable::from_releases(releases), reach)
-            });
+            crate::check::assert_lists_every_query(include_str!("db.rs"), &statements(reach));
         }
     }
 }

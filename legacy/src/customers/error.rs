@@ -20,6 +20,9 @@ pub enum ApiError {
     EmailTaken,
     #[error("customer {id} has {count} open orders")]
     HasOpenOrders { id: i64, count: i64 },
+    /// A flow switched to the orders API could not get its answer: fail closed.
+    #[error("orders call failed: {0}")]
+    Orders(#[from] chassis::consumer::UpstreamError),
     #[error(transparent)]
     Rejection(#[from] Rejection),
     #[error("database error: {0}")]
@@ -63,6 +66,7 @@ impl ApiError {
                 "Customer {id} has {count} open orders; cancel or ship them first."
             ))
             .with("open_order_count", *count),
+            Self::Orders(err) => crate::strangler::owner_failed(err, "orders"),
             Self::Rejection(rejection) => rejection.to_problem(),
             Self::Database(err) => match chassis::db::failure(err) {
                 Failure::Unavailable => Problem::database_unavailable(),

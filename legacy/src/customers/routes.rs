@@ -1,8 +1,6 @@
 //! The customers service's HTTP API: CRUD on customers, and a profile that shows order
 //! figures it reads from the orders table.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::{StatusCode, header};
@@ -11,46 +9,62 @@ use axum::routing::get;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use std::sync::Arc;
 
 use super::ApiError;
-use super::db::{self, Customer, CustomerChanges, NewCustomer};
-use super::shape::CustomersTable;
+use super::db::{self, Customer, CustomerChanges, NewCustomer, OrderStats};
 use crate::page::{PageParams, Paged};
-use chassis::http::{Json, Path, Query};
-use chassis::releases::Releases;
+use crate::strangler::{Flow, Strangler};
+use chassis::http::{Json, Path, Query, RequestId};
 use chassis::validate;
 
-/// What every handler gets: the shared pool, and the releases of the customers team.
+/// What every handler gets: the shared pool, and the switch of the flows that reach the
+/// orders team's data (SQL or its API). No handler asks which releases its table has had:
+/// this team's queries go through `customers_shape`, which each of its releases keeps.
 #[derive(Debug, Clone, FromRef)]
-struct Service {
-    pool: PgPool,
-    releases: Arc<Releases>,
+pub(super) struct Service {
+    pub(super) pool: PgPool,
+    strangler: Arc<Strangler>,
 }
 
-impl Service {
-    /// The table's shape now, read once per request so that its queries agree. A release
-    /// shipped while the service runs is in force from the next request, without a restart.
-    async fn table(&self) -> Result<CustomersTable, ApiError> {
-        Ok(CustomersTable::from_releases(
-            &*self.releases.current().await?,
-        ))
-    }
-}
-
-/// The customers service's routes, with the layers every service gets.
+/// The customers service's routes, with the layers every service gets; its flows into
+/// orders' data run SQL.
 pub fn router(pool: PgPool) -> Router {
-    let releases = super::releases(pool.clone());
-    let service = Service {
-        pool,
-        releases: Arc::new(releases),
-    };
+    router_switched(pool, Arc::new(Strangler::sql_only()))
+}
+
+/// The same, with the flows into orders' data switched as `strangler` says.
+pub fn router_switched(pool: PgPool, strangler: Arc<Strangler>) -> Router {
+    let service = Service { pool, strangler };
     chassis::http::finish(
         Router::new()
             .route("/customers", get(list).post(create))
             .route("/customers/{id}", get(show).patch(update).delete(remove))
             .route("/health", get(crate::health))
+            .merge(super::v1::routes())
             .with_state(service),
     )
+}
+
+/// The customer's order figures: from the orders table (through the contract at state 2),
+/// or from the orders API once the flow is switched; compared before the switch.
+async fn order_stats(
+    svc: &Service,
+    db: impl sqlx::PgExecutor<'_>,
+    flow: Flow,
+    id: i64,
+    request_id: &str,
+) -> Result<OrderStats, ApiError> {
+    let strangler = &svc.strangler;
+    if let (true, Some(orders)) = (strangler.uses_api(flow), strangler.owner()) {
+        return Ok(super::orders_api::stats(orders, id, request_id).await?);
+    }
+    let stats = db::order_stats(db, id).await?;
+    if let (true, Some(orders)) = (strangler.compares(flow), strangler.owner()) {
+        let api = super::orders_api::stats(orders, id, request_id).await;
+        strangler.record(flow, &stats, api);
+    }
+    Ok(stats)
 }
 
 /// A customer with the figures the profile page shows.
@@ -84,7 +98,7 @@ async fn list(
     Query(params): Query<PageParams>,
 ) -> Result<Json<Paged<Customer>>, ApiError> {
     let page = params.page().map_err(ApiError::BadQuery)?;
-    let (items, total) = db::list(&svc.pool, &svc.table().await?, page).await?;
+    let (items, total) = db::list(&svc.pool, page).await?;
     Ok(Json(Paged {
         items,
         limit: page.limit,
@@ -93,12 +107,15 @@ async fn list(
     }))
 }
 
-async fn show(State(svc): State<Service>, Path(id): Path<i64>) -> Result<Json<Profile>, ApiError> {
-    let table = svc.table().await?;
-    let customer = db::find(&svc.pool, &table, id)
+async fn show(
+    State(svc): State<Service>,
+    Path(id): Path<i64>,
+    RequestId(request_id): RequestId,
+) -> Result<Json<Profile>, ApiError> {
+    let customer = db::find(&svc.pool, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
-    let stats = db::order_stats(&svc.pool, id).await?;
+    let stats = order_stats(&svc, &svc.pool, Flow::ProfileStats, id, &request_id).await?;
     Ok(Json(Profile {
         customer,
         open_order_count: stats.open_order_count,
@@ -115,7 +132,7 @@ async fn create(
         email: validate::email(&body.email)?,
         phone: validate::phone(body.phone.as_deref())?,
     };
-    let customer = db::insert(&svc.pool, &svc.table().await?, &new).await?;
+    let customer = db::insert(&svc.pool, &new).await?;
     let location = format!("/customers/{}", customer.id);
     Ok((
         StatusCode::CREATED,
@@ -135,7 +152,7 @@ async fn update(
         phone: validate::phone(body.phone.as_deref())?,
         status: body.status.as_deref().map(customer_status).transpose()?,
     };
-    let customer = db::update(&svc.pool, &svc.table().await?, id, &changes)
+    let customer = db::update(&svc.pool, id, &changes)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     Ok(Json(customer))
@@ -143,19 +160,40 @@ async fn update(
 
 /// Refuses while the customer has open orders: a rule about the orders team's data,
 /// checked with the orders team's status values.
-async fn remove(State(svc): State<Service>, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    let table = svc.table().await?;
+async fn remove(
+    State(svc): State<Service>,
+    Path(id): Path<i64>,
+    RequestId(request_id): RequestId,
+) -> Result<StatusCode, ApiError> {
     // To its end even if the client hangs up: see `chassis::db::to_completion`.
     crate::reach::to_completion(async move {
         let mut tx = svc.pool.begin().await?;
-        if !db::lock(&mut tx, &table, id).await? {
+        if !db::lock(&mut tx, id).await? {
             return Err(ApiError::NotFound(id));
         }
-        let count = db::open_order_count(&mut tx, id).await?;
+        // On the API, the figures come from orders while this row stays locked: no order
+        // can be placed for the customer in between, if orders checks over the API too.
+        let count = if svc.strangler.uses_api(Flow::DeleteGuard) {
+            order_stats(&svc, &mut *tx, Flow::DeleteGuard, id, &request_id)
+                .await?
+                .open_order_count
+        } else {
+            let count = db::open_order_count(&mut tx, id).await?;
+            if let (true, Some(orders)) = (
+                svc.strangler.compares(Flow::DeleteGuard),
+                svc.strangler.owner(),
+            ) {
+                let api = super::orders_api::stats(orders, id, &request_id)
+                    .await
+                    .map(|stats| stats.open_order_count);
+                svc.strangler.record(Flow::DeleteGuard, &count, api);
+            }
+            count
+        };
         if count > 0 {
             return Err(ApiError::HasOpenOrders { id, count });
         }
-        db::delete(&mut tx, &table, id).await?;
+        db::delete(&mut tx, id).await?;
         tx.commit().await?;
         Ok(StatusCode::NO_CONTENT)
     })

@@ -1,5 +1,7 @@
-//! The orders service's SQL. Its own table is `orders`, and its queries of it are built
-//! from its current shape (`shape.rs`); the queries marked "reaches into customers" depend
+//! The orders service's SQL. Its own table is `orders`, and its queries of it go through
+//! the view `orders_shape.orders` that each of its team's releases keeps in the shape these
+//! queries expect (migrations/scenarios/*/legacy-shape.sql); the queries marked "reaches
+//! into customers" depend
 //! on the customers team's table, columns and status vocabulary, as they were when written;
 //! or, reaching through the customers team's contract ([`Reach::Contract`]), on its view
 //! `customers_api.customer_v1` and its functions for the status check and guest checkout.
@@ -13,7 +15,6 @@ use time::OffsetDateTime;
 
 use chassis::http::page::Page;
 
-use super::shape::OrdersTable;
 use crate::Reach;
 use crate::check::{Bind, Statement};
 
@@ -31,7 +32,7 @@ pub struct Order {
 }
 
 /// The customer fields an order view shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CustomerSummary {
     pub name: String,
     pub email: String,
@@ -66,16 +67,25 @@ impl From<OrderRow> for Order {
 }
 
 /// Reaches into customers: the join that every order view is built on. Its orders half
-/// follows this team's releases; its customers half is that table as it was when this was
+/// is this team's shape, kept by its releases; its customers half is that table as it was when this was
 /// written, and nobody tells this team when it changes. Through the contract, the join is
 /// on the view the customers team keeps stable.
-fn order_view(t: &OrdersTable, reach: Reach) -> String {
-    let (status, total) = (t.status(), t.total());
+fn order_view(reach: Reach, joined: bool) -> String {
     let customers = reach.pick("customers", "customers_api.customer_v1");
+    let (name, email, join) = if joined {
+        (
+            "c.name",
+            "c.email",
+            format!("LEFT JOIN {customers} c ON c.id = o.customer_id"),
+        )
+    } else {
+        // The flow switched to the customers API (state 3): this team's table alone.
+        ("NULL::text", "NULL::text", String::new())
+    };
     format!(
-        "SELECT o.id, o.customer_id, {status} AS status, {total} AS total, o.created_at,
-        c.name AS customer_name, c.email AS customer_email
-    FROM orders o LEFT JOIN {customers} c ON c.id = o.customer_id"
+        "SELECT o.id, o.customer_id, o.status, o.total, o.created_at,
+        {name} AS customer_name, {email} AS customer_email
+    FROM orders_shape.orders o {join}"
     )
 }
 
@@ -86,30 +96,30 @@ pub struct OrderFilter {
     pub status: Option<String>,
 }
 
-/// Which orders a list shows, by `$1` (customer) and `$2` (status, in the table's words).
+/// Which orders a list shows, by `$1` (customer) and `$2` (status).
 const FILTER: &str =
     "($1::bigint IS NULL OR o.customer_id = $1) AND ($2::text IS NULL OR o.status = $2)";
 
-fn list_sql(t: &OrdersTable, reach: Reach) -> String {
+fn list_sql(reach: Reach, joined: bool) -> String {
     format!(
         "{} WHERE {FILTER} ORDER BY o.id LIMIT $3 OFFSET $4",
-        order_view(t, reach)
+        order_view(reach, joined)
     )
 }
 
 fn count_sql() -> String {
-    format!("SELECT count(*) FROM orders o WHERE {FILTER}")
+    format!("SELECT count(*) FROM orders_shape.orders o WHERE {FILTER}")
 }
 
 #[tracing::instrument(skip(db))]
 pub async fn list(
     db: &PgPool,
-    t: &OrdersTable,
     filter: &OrderFilter,
     page: Page,
+    joined: bool,
 ) -> sqlx::Result<(Vec<Order>, i64)> {
-    let status = filter.status.as_deref().map(|status| t.stored(status));
-    let rows: Vec<OrderRow> = sqlx::query_as(&list_sql(t, Reach::current()))
+    let status = filter.status.as_deref();
+    let rows: Vec<OrderRow> = sqlx::query_as(&list_sql(Reach::current(), joined))
         .bind(filter.customer_id)
         .bind(status)
         .bind(page.limit)
@@ -124,17 +134,13 @@ pub async fn list(
     Ok((rows.into_iter().map(Order::from).collect(), total))
 }
 
-fn find_sql(t: &OrdersTable, reach: Reach) -> String {
-    format!("{} WHERE o.id = $1", order_view(t, reach))
+fn find_sql(reach: Reach, joined: bool) -> String {
+    format!("{} WHERE o.id = $1", order_view(reach, joined))
 }
 
 #[tracing::instrument(skip(db))]
-pub async fn find(
-    db: impl PgExecutor<'_>,
-    t: &OrdersTable,
-    id: i64,
-) -> sqlx::Result<Option<Order>> {
-    let row: Option<OrderRow> = sqlx::query_as(&find_sql(t, Reach::current()))
+pub async fn find(db: impl PgExecutor<'_>, id: i64, joined: bool) -> sqlx::Result<Option<Order>> {
+    let row: Option<OrderRow> = sqlx::query_as(&find_sql(Reach::current(), joined))
         .bind(id)
         .fetch_optional(db)
         .await?;
@@ -183,66 +189,68 @@ pub async fn insert_guest_customer(
         .await
 }
 
-fn insert_sql(t: &OrdersTable) -> String {
-    format!(
-        "INSERT INTO orders (customer_id, status, total) VALUES ($1, $2, {}) RETURNING id",
-        t.stored_total("$3")
-    )
-}
+const INSERT: &str =
+    "INSERT INTO orders_shape.orders (customer_id, status, total) VALUES ($1, $2, $3) RETURNING id";
 
-/// A new order is `NEW`, said in the table's words: the column's default changes with them.
+/// A new order is `NEW`.
 #[tracing::instrument(skip(conn))]
 pub async fn insert(
     conn: &mut PgConnection,
-    t: &OrdersTable,
     customer_id: i64,
     total: Decimal,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(&insert_sql(t))
+    sqlx::query_scalar(INSERT)
         .bind(customer_id)
-        .bind(t.stored("NEW"))
+        .bind("NEW")
         .bind(total)
         .fetch_one(conn)
         .await
 }
 
-fn lock_status_sql(t: &OrdersTable) -> String {
-    let status = t.status();
-    format!("SELECT {status} FROM orders o WHERE o.id = $1 FOR UPDATE")
-}
+const LOCK_STATUS: &str = "SELECT status FROM orders_shape.orders WHERE id = $1 FOR UPDATE";
 
-/// The order's status, as the API names it, locked for a transition.
+/// The order's status, locked for a transition.
 #[tracing::instrument(skip(conn))]
-pub async fn lock_status(
-    conn: &mut PgConnection,
-    t: &OrdersTable,
-    id: i64,
-) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(&lock_status_sql(t))
+pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(LOCK_STATUS)
         .bind(id)
         .fetch_optional(conn)
         .await
 }
 
-const SET_STATUS: &str = "UPDATE orders SET status = $2 WHERE id = $1";
+const SET_STATUS: &str = "UPDATE orders_shape.orders SET status = $2 WHERE id = $1";
 
-/// Sets one of the API's statuses, stored in the table's words.
+/// Sets one of the API's statuses.
 #[tracing::instrument(skip(conn))]
-pub async fn set_status(
-    conn: &mut PgConnection,
-    t: &OrdersTable,
-    id: i64,
-    status: &str,
-) -> sqlx::Result<()> {
+pub async fn set_status(conn: &mut PgConnection, id: i64, status: &str) -> sqlx::Result<()> {
     sqlx::query(SET_STATUS)
         .bind(id)
-        .bind(t.stored(status))
+        .bind(status)
         .execute(conn)
         .await?;
     Ok(())
 }
 
-const DELETE: &str = "DELETE FROM orders WHERE id = $1";
+/// A customer's order figures, as this team counts them, for its `/v1` API: which orders
+/// are open and which money counts is said here, in this team's shape.
+const STATS: &str =
+    "SELECT count(*) FILTER (WHERE o.status IN ('NEW', 'PAID')) AS open_order_count,
+        COALESCE(sum(o.total) FILTER (WHERE o.status <> 'CANCELLED'), 0) AS lifetime_value
+    FROM orders_shape.orders o WHERE o.customer_id = $1";
+
+/// A customer's open-order count and lifetime value.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct OrderStats {
+    pub open_order_count: i64,
+    pub lifetime_value: Decimal,
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn stats(db: impl PgExecutor<'_>, customer_id: i64) -> sqlx::Result<OrderStats> {
+    sqlx::query_as(STATS).bind(customer_id).fetch_one(db).await
+}
+
+const DELETE: &str = "DELETE FROM orders_shape.orders WHERE id = $1";
 
 /// Deletes the order; false when there was none.
 #[tracing::instrument(skip(db))]
@@ -251,8 +259,6 @@ pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
     Ok(result.rows_affected() > 0)
 }
 
-/// Every statement above, as this service runs it on a table of shape `t`, reaching the
-/// customers team's data as `reach` says.
 /// Serialises the requests that carry one Idempotency-Key, until the transaction ends: the
 /// second waits, then finds the key the first stored.
 const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
@@ -293,15 +299,18 @@ pub async fn remember_key(
     Ok(())
 }
 
-pub fn statements(t: &OrdersTable, reach: Reach) -> Vec<Statement> {
+/// Every statement above, as this service runs it, reaching the customers team's data as
+/// `reach` says.
+pub fn statements(reach: Reach) -> Vec<Statement> {
     use Bind::{Int8, NullText, Numeric, Text};
     let own = |name, sql| Statement::own("orders", name, sql);
     let customers = |name, sql: &str| Statement::reaching_into("orders", name, sql, "customers");
     let filter = [Int8(1), NullText];
     vec![
-        customers("list", &list_sql(t, reach)).binding([Int8(1), NullText, Int8(20), Int8(0)]),
+        customers("list", &list_sql(reach, true)).binding([Int8(1), NullText, Int8(20), Int8(0)]),
         own("list (count)", count_sql()).binding(filter),
-        customers("find", &find_sql(t, reach)).binding([Int8(1)]),
+        customers("find", &find_sql(reach, true)).binding([Int8(1)]),
+        own("stats", STATS.to_owned()).binding([Int8(1)]),
         customers(
             "customer_status",
             reach.pick(CUSTOMER_STATUS, CUSTOMER_STATUS_CONTRACT),
@@ -316,13 +325,13 @@ pub fn statements(t: &OrdersTable, reach: Reach) -> Vec<Statement> {
             Text("legacy-check-guest@example.invalid"),
             NullText,
         ]),
-        own("insert", insert_sql(t)).binding([
+        own("insert", INSERT.to_owned()).binding([
             Int8(1),
-            Text(t.stored("NEW")),
+            Text("NEW"),
             Numeric(Decimal::new(4250, 2)),
         ]),
-        own("lock_status", lock_status_sql(t)).binding([Int8(1)]),
-        own("set_status", SET_STATUS.to_owned()).binding([Int8(1), Text(t.stored("PAID"))]),
+        own("lock_status", LOCK_STATUS.to_owned()).binding([Int8(1)]),
+        own("set_status", SET_STATUS.to_owned()).binding([Int8(1), Text("PAID")]),
         own("delete", DELETE.to_owned()).binding([Int8(0)]),
         own("lock_key", LOCK_KEY.to_owned()).binding([Text("check-key")]),
         own("idempotent_order", IDEMPOTENT_ORDER.to_owned()).binding([Text("check-key")]),
@@ -334,6 +343,22 @@ pub fn statements(t: &OrdersTable, reach: Reach) -> Vec<Statement> {
     ]
 }
 
+/// The order view's own-table variants, in place of [`statements`]' joins once the flow
+/// that shows an order's customer is switched to the customers API (the road's state 3).
+pub fn api_statements() -> Vec<Statement> {
+    use Bind::{Int8, NullText};
+    let own = |name, sql| Statement::own("orders", name, sql);
+    vec![
+        own("list (own)", list_sql(Reach::Tables, false)).binding([
+            Int8(1),
+            NullText,
+            Int8(20),
+            Int8(0),
+        ]),
+        own("find (own)", find_sql(Reach::Tables, false)).binding([Int8(1)]),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,9 +366,7 @@ mod tests {
     #[test]
     fn every_query_in_this_file_is_a_statement_the_check_prepares() {
         for reach in Reach::BOTH {
-            crate::check::assert_lists_every_query(include_str!("db.rs"), &|releases| {
-                statements(&OrdersTable::from_releases(releases), reach)
-            });
+            crate::check::assert_lists_every_query(include_str!("db.rs"), &statements(reach));
         }
     }
 }

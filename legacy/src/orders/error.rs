@@ -28,6 +28,9 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("order {0}, placed with this idempotency key, was deleted")]
     OrderDeleted(i64),
+    /// A flow switched to the customers API could not get its answer: fail closed.
+    #[error("customers call failed: {0}")]
+    Customers(#[from] chassis::consumer::UpstreamError),
     #[error(transparent)]
     Rejection(#[from] Rejection),
     #[error("database error: {0}")]
@@ -88,6 +91,7 @@ impl ApiError {
                     ))
                     .with("order_id", *id)
             }
+            Self::Customers(err) => crate::strangler::owner_failed(err, "customers"),
             Self::Rejection(rejection) => rejection.to_problem(),
             Self::Database(err) => match chassis::db::failure(err) {
                 Failure::Unavailable => Problem::database_unavailable(),

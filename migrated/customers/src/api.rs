@@ -12,11 +12,8 @@ use axum::http::Method;
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use chassis::http::negotiate::{RootOf, negotiate};
-use chassis::releases::Releases;
 use sqlx::PgPool;
 
-use crate::error::ApiError;
-use crate::shape::CustomersTable;
 use crate::{AppState, OrdersClient};
 use reads::{health, list, profile, show};
 use writes::{create, remove, update};
@@ -28,32 +25,19 @@ pub(crate) mod writes;
 /// How many ids one batch lookup may name.
 pub const MAX_BATCH: usize = 200;
 
-/// What every handler gets: the caller's state, and the releases of the service's own
-/// tables, which only this service reads.
+/// What every handler gets: the caller's state. No handler asks which releases its tables
+/// have had: its queries go through the shape schema, which each release keeps.
 #[derive(Debug, Clone)]
 struct Service {
     pool: PgPool,
     orders: Arc<OrdersClient>,
-    releases: Arc<Releases>,
-}
-
-impl Service {
-    /// The table's shape now. A handler reads it once, so that its queries agree with
-    /// each other.
-    async fn table(&self) -> Result<CustomersTable, ApiError> {
-        Ok(CustomersTable::from_releases(
-            &*self.releases.current().await?,
-        ))
-    }
 }
 
 /// The customers service's routes, with the layers every service gets.
 pub fn router(state: AppState) -> Router {
-    let releases = Releases::new(state.pool.clone(), "customers.schema_releases", None);
     let state = Service {
         pool: state.pool,
         orders: state.orders,
-        releases: Arc::new(releases),
     };
     chassis::http::finish(
         Router::new()

@@ -1,12 +1,12 @@
-//! The customers service's SQL: its own schema, and nothing else. Every query is built from
-//! the table's current shape (`shape.rs`), so a release of this team's changes the SQL here
-//! and nothing a client sees.
+//! The customers service's SQL: its own schemas, and nothing else. Every query goes through
+//! `customers_shape.customers`, the view that presents the table in the shape this code
+//! expects; a release of this team's replaces the view in the same transaction as its
+//! migration (migrations/scenarios/*/migrated-shape.sql), so the SQL here never changes,
+//! and neither does anything a client sees.
 
 use chassis::http::page::Page;
 use sqlx::{FromRow, PgPool};
 use time::OffsetDateTime;
-
-use crate::shape::CustomersTable;
 
 /// A customer as this service reads it, whatever its table looks like. Never sent as is:
 /// the API has its own representation.
@@ -36,21 +36,19 @@ pub struct CustomerChanges {
     pub status: Option<&'static str>,
 }
 
+/// The customer columns, under the names the API has always used.
+const COLUMNS: &str = "id, name, email, phone, status, created_at, version";
+
 #[tracing::instrument(skip(pool))]
-pub async fn list(
-    pool: &PgPool,
-    t: &CustomersTable,
-    page: Page,
-) -> sqlx::Result<(Vec<Customer>, i64)> {
-    let (columns, table, live) = (t.columns(), t.table, t.live());
+pub async fn list(pool: &PgPool, page: Page) -> sqlx::Result<(Vec<Customer>, i64)> {
     let customers = sqlx::query_as(&format!(
-        "SELECT {columns} FROM {table} WHERE {live} ORDER BY id LIMIT $1 OFFSET $2"
+        "SELECT {COLUMNS} FROM customers_shape.customers ORDER BY id LIMIT $1 OFFSET $2"
     ))
     .bind(page.limit)
     .bind(page.offset)
     .fetch_all(pool)
     .await?;
-    let total = sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE {live}"))
+    let total = sqlx::query_scalar("SELECT count(*) FROM customers_shape.customers")
         .fetch_one(pool)
         .await?;
     Ok((customers, total))
@@ -58,12 +56,9 @@ pub async fn list(
 
 /// The customers among `ids` that exist, in id order: the batch lookup.
 #[tracing::instrument(skip(pool))]
-pub async fn by_ids(pool: &PgPool, t: &CustomersTable, ids: &[i64]) -> sqlx::Result<Vec<Customer>> {
+pub async fn by_ids(pool: &PgPool, ids: &[i64]) -> sqlx::Result<Vec<Customer>> {
     sqlx::query_as(&format!(
-        "SELECT {} FROM {} WHERE id = ANY($1) AND {} ORDER BY id",
-        t.columns(),
-        t.table,
-        t.live()
+        "SELECT {COLUMNS} FROM customers_shape.customers WHERE id = ANY($1) ORDER BY id"
     ))
     .bind(ids)
     .fetch_all(pool)
@@ -71,12 +66,9 @@ pub async fn by_ids(pool: &PgPool, t: &CustomersTable, ids: &[i64]) -> sqlx::Res
 }
 
 #[tracing::instrument(skip(pool))]
-pub async fn find(pool: &PgPool, t: &CustomersTable, id: i64) -> sqlx::Result<Option<Customer>> {
+pub async fn find(pool: &PgPool, id: i64) -> sqlx::Result<Option<Customer>> {
     sqlx::query_as(&format!(
-        "SELECT {} FROM {} WHERE id = $1 AND {}",
-        t.columns(),
-        t.table,
-        t.live()
+        "SELECT {COLUMNS} FROM customers_shape.customers WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(pool)
@@ -84,16 +76,10 @@ pub async fn find(pool: &PgPool, t: &CustomersTable, id: i64) -> sqlx::Result<Op
 }
 
 #[tracing::instrument(skip(pool))]
-pub async fn insert(
-    pool: &PgPool,
-    t: &CustomersTable,
-    new: &NewCustomer,
-) -> sqlx::Result<Customer> {
-    let (columns, values) = t.insert("$1", "$2", "$3");
+pub async fn insert(pool: &PgPool, new: &NewCustomer) -> sqlx::Result<Customer> {
     sqlx::query_as(&format!(
-        "INSERT INTO {} ({columns}) VALUES ({values}) RETURNING {}",
-        t.table,
-        t.columns()
+        "INSERT INTO customers_shape.customers (name, email, phone) VALUES ($1, $2, $3)
+         RETURNING {COLUMNS}"
     ))
     .bind(&new.name)
     .bind(&new.email)
@@ -107,27 +93,17 @@ pub async fn insert(
 #[tracing::instrument(skip(pool))]
 pub async fn update(
     pool: &PgPool,
-    t: &CustomersTable,
     id: i64,
     changes: &CustomerChanges,
     expected_version: Option<i32>,
 ) -> sqlx::Result<Option<Customer>> {
-    // A NULL parameter keeps the column: the value expressions are NULL for a NULL name too.
-    let name = t
-        .name_values("$2")
-        .into_iter()
-        .map(|(column, value)| format!("{column} = COALESCE({value}, {column})"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let email = t.email;
+    // A NULL parameter keeps the column.
     sqlx::query_as(&format!(
-        "UPDATE {} SET {name}, {email} = COALESCE($3, {email}),
-                phone = COALESCE($4, phone), status = COALESCE($5, status), version = version + 1
-         WHERE id = $1 AND {} AND ($6::int IS NULL OR version = $6)
-         RETURNING {}",
-        t.table,
-        t.live(),
-        t.columns()
+        "UPDATE customers_shape.customers SET name = COALESCE($2, name),
+                email = COALESCE($3, email), phone = COALESCE($4, phone),
+                status = COALESCE($5, status), version = version + 1
+         WHERE id = $1 AND ($6::int IS NULL OR version = $6)
+         RETURNING {COLUMNS}"
     ))
     .bind(id)
     .bind(&changes.name)
@@ -139,17 +115,13 @@ pub async fn update(
     .await
 }
 
-/// Deletes a customer; after `soft-delete`, marks it deleted, which every read respects.
+/// Deletes a customer, as the shape says a delete is (after `soft-delete`, a mark that
+/// every read respects).
 #[tracing::instrument(skip(pool))]
-pub async fn delete(pool: &PgPool, t: &CustomersTable, id: i64) -> sqlx::Result<bool> {
-    let sql = if t.soft_delete {
-        format!(
-            "UPDATE {} SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-            t.table
-        )
-    } else {
-        format!("DELETE FROM {} WHERE id = $1", t.table)
-    };
-    let result = sqlx::query(&sql).bind(id).execute(pool).await?;
+pub async fn delete(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query("DELETE FROM customers_shape.customers WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(result.rows_affected() > 0)
 }

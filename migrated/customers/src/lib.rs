@@ -8,12 +8,11 @@ mod error;
 mod openapi;
 mod orders_client;
 mod schema;
-mod shape;
 
 pub use api::router;
 pub use openapi::openapi_json;
 pub use orders_client::{CALL_POLICY, OrdersClient};
-pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, migrate, owner};
+pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, SHAPE_SCHEMA, migrate, owner};
 
 /// The `application_name` of the service's connections.
 pub const APP: &str = "migrated-customers";

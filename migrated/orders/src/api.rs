@@ -13,12 +13,9 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chassis::http::negotiate::{RootOf, negotiate};
-use chassis::releases::Releases;
 use sqlx::PgPool;
 
 use crate::db::Order;
-use crate::error::ApiError;
-use crate::shape::OrdersTable;
 use crate::{AppState, CustomersClient};
 use reads::{health, list, order_stats, show};
 use wire::Customers;
@@ -31,30 +28,19 @@ pub(crate) mod writes;
 /// The statuses an order moves through.
 pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];
 
-/// What every handler gets: the caller's state, and the releases of the service's own
-/// tables, which only this service reads.
+/// What every handler gets: the caller's state. No handler asks which releases its tables
+/// have had: its queries go through the shape schema, which each release keeps.
 #[derive(Debug, Clone)]
 struct Service {
     pool: PgPool,
     customers: Arc<CustomersClient>,
-    releases: Arc<Releases>,
-}
-
-impl Service {
-    /// The table's shape now. A handler reads it once, so that its queries agree with
-    /// each other.
-    async fn table(&self) -> Result<OrdersTable, ApiError> {
-        Ok(OrdersTable::from_releases(&*self.releases.current().await?))
-    }
 }
 
 /// The orders service's routes, with the layers every service gets.
 pub fn router(state: AppState) -> Router {
-    let releases = Releases::new(state.pool.clone(), "orders.schema_releases", None);
     let state = Service {
         pool: state.pool,
         customers: state.customers,
-        releases: Arc::new(releases),
     };
     chassis::http::finish(
         Router::new()

@@ -1,13 +1,14 @@
-//! The orders service's SQL: its own schema, and nothing else. Customers are ids here.
-//! Every query is built from the table's current shape (`shape.rs`), so a release of this
-//! team's changes the SQL here and nothing a client sees.
+//! The orders service's SQL: its own schemas, and nothing else. Customers are ids here.
+//! Every query of orders goes through `orders_shape.orders`, the view that presents the
+//! table in the shape this code expects (money a decimal, statuses the API's words); a
+//! release of this team's replaces the view in the same transaction as its migration
+//! (migrations/scenarios/*/migrated-shape.sql), so the SQL here never changes, and neither
+//! does anything a client sees.
 
 use chassis::http::page::Page;
 use rust_decimal::Decimal;
 use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
-
-use crate::shape::OrdersTable;
 
 /// An order as this service reads it, whatever its table looks like. Never sent as is:
 /// the API has its own representation.
@@ -20,21 +21,21 @@ pub struct Order {
     pub created_at: OffsetDateTime,
 }
 
+/// The order columns, under the names and meanings the API has always used.
+const COLUMNS: &str = "id, customer_id, status, total, created_at";
+
 const FILTER: &str =
     "($1::bigint IS NULL OR customer_id = $1) AND ($2::text IS NULL OR status = $2)";
 
 #[tracing::instrument(skip(pool))]
 pub async fn list(
     pool: &PgPool,
-    t: &OrdersTable,
     customer_id: Option<i64>,
     status: Option<&str>,
     page: Page,
 ) -> sqlx::Result<(Vec<Order>, i64)> {
-    let status = status.map(|s| t.stored(s));
     let orders = sqlx::query_as(&format!(
-        "SELECT {} FROM orders.orders WHERE {FILTER} ORDER BY id LIMIT $3 OFFSET $4",
-        t.columns()
+        "SELECT {COLUMNS} FROM orders_shape.orders WHERE {FILTER} ORDER BY id LIMIT $3 OFFSET $4"
     ))
     .bind(customer_id)
     .bind(status)
@@ -43,7 +44,7 @@ pub async fn list(
     .fetch_all(pool)
     .await?;
     let total = sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM orders.orders WHERE {FILTER}"
+        "SELECT count(*) FROM orders_shape.orders WHERE {FILTER}"
     ))
     .bind(customer_id)
     .bind(status)
@@ -53,10 +54,9 @@ pub async fn list(
 }
 
 #[tracing::instrument(skip(pool))]
-pub async fn find(pool: &PgPool, t: &OrdersTable, id: i64) -> sqlx::Result<Option<Order>> {
+pub async fn find(pool: &PgPool, id: i64) -> sqlx::Result<Option<Order>> {
     sqlx::query_as(&format!(
-        "SELECT {} FROM orders.orders WHERE id = $1",
-        t.columns()
+        "SELECT {COLUMNS} FROM orders_shape.orders WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(pool)
@@ -66,35 +66,31 @@ pub async fn find(pool: &PgPool, t: &OrdersTable, id: i64) -> sqlx::Result<Optio
 #[tracing::instrument(skip(conn))]
 pub async fn insert(
     conn: &mut PgConnection,
-    t: &OrdersTable,
     customer_id: i64,
     total: Decimal,
 ) -> sqlx::Result<Order> {
     // A new order is NEW in the API's words, whatever the table's word for it.
     sqlx::query_as(&format!(
-        "INSERT INTO orders.orders (customer_id, status, total) VALUES ($1, $3, {}) RETURNING {}",
-        t.stored_total("$2"),
-        t.columns()
+        "INSERT INTO orders_shape.orders (customer_id, status, total) VALUES ($1, 'NEW', $2)
+         RETURNING {COLUMNS}"
     ))
     .bind(customer_id)
     .bind(total)
-    .bind(t.stored("NEW"))
     .fetch_one(conn)
     .await
 }
 
 /// Places an order and, given `(key, request_hash)`, remembers its idempotency key, in one
 /// transaction. `None` when another request took the key first: nothing is written.
-#[tracing::instrument(skip(pool, t))]
+#[tracing::instrument(skip(pool))]
 pub async fn place(
     pool: &PgPool,
-    t: &OrdersTable,
     customer_id: i64,
     total: Decimal,
     key: Option<(String, String)>,
 ) -> sqlx::Result<Option<Order>> {
     let mut tx = pool.begin().await?;
-    let order = insert(&mut tx, t, customer_id, total).await?;
+    let order = insert(&mut tx, customer_id, total).await?;
     if let Some((key, request_hash)) = key
         && !remember_key(&mut tx, &key, &request_hash, order.id).await?
     {
@@ -138,41 +134,28 @@ async fn remember_key(
 
 /// The order's status, in the API's words, locked until the transaction ends.
 #[tracing::instrument(skip(conn))]
-pub async fn lock_status(
-    conn: &mut PgConnection,
-    t: &OrdersTable,
-    id: i64,
-) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(&format!(
-        "SELECT {} FROM orders.orders WHERE id = $1 FOR UPDATE",
-        t.api_status()
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+pub async fn lock_status(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT status FROM orders_shape.orders WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
 }
 
 /// Sets the API's `status` (one of `api::STATUSES`).
 #[tracing::instrument(skip(conn))]
-pub async fn set_status(
-    conn: &mut PgConnection,
-    t: &OrdersTable,
-    id: i64,
-    status: &str,
-) -> sqlx::Result<Order> {
+pub async fn set_status(conn: &mut PgConnection, id: i64, status: &str) -> sqlx::Result<Order> {
     sqlx::query_as(&format!(
-        "UPDATE orders.orders SET status = $2 WHERE id = $1 RETURNING {}",
-        t.columns()
+        "UPDATE orders_shape.orders SET status = $2 WHERE id = $1 RETURNING {COLUMNS}"
     ))
     .bind(id)
-    .bind(t.stored(status))
+    .bind(status)
     .fetch_one(conn)
     .await
 }
 
 #[tracing::instrument(skip(pool))]
 pub async fn delete(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
-    let result = sqlx::query("DELETE FROM orders.orders WHERE id = $1")
+    let result = sqlx::query("DELETE FROM orders_shape.orders WHERE id = $1")
         .bind(id)
         .execute(pool)
         .await?;
@@ -188,18 +171,14 @@ pub struct Stats {
 }
 
 #[tracing::instrument(skip(pool))]
-pub async fn stats(pool: &PgPool, t: &OrdersTable, customer_id: i64) -> sqlx::Result<Stats> {
-    // A customer without orders has 0, as ever: COALESCE after the conversion to money.
-    let lifetime = t.money("sum(total) FILTER (WHERE status <> $4)");
-    sqlx::query_as(&format!(
-        "SELECT count(*) FILTER (WHERE status IN ($2, $3)) AS open_order_count,
-                COALESCE({lifetime}, 0) AS lifetime_value
-         FROM orders.orders WHERE customer_id = $1"
-    ))
+pub async fn stats(pool: &PgPool, customer_id: i64) -> sqlx::Result<Stats> {
+    // A customer without orders has 0, as ever.
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status IN ('NEW', 'PAID')) AS open_order_count,
+                COALESCE(sum(total) FILTER (WHERE status <> 'CANCELLED'), 0) AS lifetime_value
+         FROM orders_shape.orders WHERE customer_id = $1",
+    )
     .bind(customer_id)
-    .bind(t.stored("NEW"))
-    .bind(t.stored("PAID"))
-    .bind(t.stored("CANCELLED"))
     .fetch_one(pool)
     .await
 }

@@ -9,12 +9,11 @@ mod db;
 mod error;
 mod openapi;
 mod schema;
-mod shape;
 
 pub use api::router;
 pub use customers_client::{CALL_POLICY, CustomersClient};
 pub use openapi::openapi_json;
-pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, migrate, owner};
+pub use schema::{OWNER_ROLE, RUNTIME_ROLE, SCHEMA, SHAPE_SCHEMA, migrate, owner};
 
 /// The `application_name` of the service's connections.
 pub const APP: &str = "migrated-orders";

@@ -9,6 +9,8 @@ mod embedded {
 }
 
 pub const SCHEMA: &str = "orders";
+/// The shape this service's queries expect, over whatever its tables are today.
+pub const SHAPE_SCHEMA: &str = "orders_shape";
 /// Owns the schema and runs its migrations; cannot log in.
 pub const OWNER_ROLE: &str = "orders_owner";
 /// The running service's login: DML on its own schema, nothing else.
@@ -18,6 +20,7 @@ pub const RUNTIME_ROLE: &str = "orders_svc";
 pub fn owner(runtime_password: &str) -> Owner {
     Owner {
         schema: SCHEMA,
+        shape_schema: SHAPE_SCHEMA,
         owner_role: OWNER_ROLE,
         runtime_role: RUNTIME_ROLE,
         runtime_password: runtime_password.into(),

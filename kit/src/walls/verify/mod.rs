@@ -229,6 +229,8 @@ async fn observed(
 }
 
 async fn find(conn: &mut PgConnection, service: &Service) -> Result<Found, sqlx::Error> {
+    // The schema its tables move into on the road's state 4 is its own too.
+    let schemas = owned(service);
     let relations = sqlx::query_as::<_, Relation>(
         "SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS kind, \
            (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
@@ -243,7 +245,7 @@ async fn find(conn: &mut PgConnection, service: &Service) -> Result<Found, sqlx:
                 AND d.deptype IN ('a', 'i') AND tn.nspname || '.' || t.relname = ANY($2))) \
          ORDER BY 1, 2",
     )
-    .bind(&service.schemas)
+    .bind(&schemas)
     .bind(&service.tables)
     .fetch_all(&mut *conn)
     .await?;
@@ -258,13 +260,13 @@ async fn find(conn: &mut PgConnection, service: &Service) -> Result<Found, sqlx:
            WHERE y.typtype = 'p') \
          ORDER BY 1, 2",
     )
-    .bind(&service.schemas)
+    .bind(&schemas)
     .fetch_all(&mut *conn)
     .await?;
     let schemas = sqlx::query_scalar(
         "SELECT nspname::text FROM pg_namespace WHERE nspname = ANY($1) ORDER BY 1",
     )
-    .bind(&service.schemas)
+    .bind(&schemas)
     .fetch_all(&mut *conn)
     .await?;
     let roles =
@@ -280,16 +282,19 @@ async fn find(conn: &mut PgConnection, service: &Service) -> Result<Found, sqlx:
     })
 }
 
+/// The schemas `service` owns: its own, and its home on the road's state 4.
+fn owned(service: &Service) -> Vec<String> {
+    let mut schemas = service.schemas.clone();
+    schemas.extend(service.home_schema.iter().cloned());
+    schemas
+}
+
 /// Schemas no service owns (`public`, for one): nobody should create anything there.
 async fn unowned_schemas(
     conn: &mut PgConnection,
     manifest: &Manifest,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let owned: Vec<String> = manifest
-        .services
-        .iter()
-        .flat_map(|s| s.schemas.iter().cloned())
-        .collect();
+    let owned: Vec<String> = manifest.services.iter().flat_map(owned).collect();
     sqlx::query_scalar(
         "SELECT nspname::text FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' \
          AND nspname <> 'information_schema' AND NOT nspname = ANY($1) ORDER BY 1",

@@ -62,8 +62,7 @@ pub(super) async fn list(
     let (customers, total, self_href) = match &params.ids {
         Some(ids) => {
             let ids = parse_ids(ids)?;
-            let table = state.table().await?;
-            let found = db::by_ids(&state.pool, &table, &ids).await?;
+            let found = db::by_ids(&state.pool, &ids).await?;
             let total = found.len() as i64;
             let joined: Vec<String> = ids.iter().map(i64::to_string).collect();
             (
@@ -73,8 +72,7 @@ pub(super) async fn list(
             )
         }
         None => {
-            let table = state.table().await?;
-            let (found, total) = db::list(&state.pool, &table, page).await?;
+            let (found, total) = db::list(&state.pool, page).await?;
             (
                 found,
                 total,
@@ -125,8 +123,7 @@ pub(super) async fn show(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let table = state.table().await?;
-    let customer = db::find(&state.pool, &table, id)
+    let customer = db::find(&state.pool, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     let tag = etag(customer.version);
@@ -163,10 +160,7 @@ pub(super) async fn profile(
     // profile waits for the slower of the two rather than their sum. For an unknown id
     // the figures are asked for in vain; that costs the orders service a read, not the
     // caller any time.
-    let customer = async {
-        let table = state.table().await?;
-        Ok::<_, ApiError>(db::find(&state.pool, &table, id).await?)
-    };
+    let customer = async { Ok::<_, ApiError>(db::find(&state.pool, id).await?) };
     let (customer, stats) = tokio::join!(customer, state.orders.stats(id, &request_id));
     let customer = customer?.ok_or(ApiError::NotFound(id))?;
     let customer = CustomerBody::new(customer, state.orders.base_url());

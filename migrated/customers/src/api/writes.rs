@@ -43,8 +43,7 @@ pub(super) async fn create(
         email: validate::email(&body.email)?,
         phone: validate::phone(body.phone.as_deref())?,
     };
-    let table = state.table().await?;
-    let customer = db::insert(&state.pool, &table, &new).await?;
+    let customer = db::insert(&state.pool, &new).await?;
     let location = format!("/v1/customers/{}", customer.id);
     let tag = etag(customer.version);
     let body = CustomerBody::new(customer, state.orders.base_url());
@@ -96,18 +95,17 @@ pub(super) async fn update(
         phone: validate::phone(body.phone.as_deref())?,
         status: body.status.as_deref().map(customer_status).transpose()?,
     };
-    let table = state.table().await?;
     let expected = match if_match(&headers) {
         IfMatch::Any => None,
         IfMatch::Version(version) => Some(version),
         IfMatch::Never => {
-            return match db::find(&state.pool, &table, id).await? {
+            return match db::find(&state.pool, id).await? {
                 Some(_) => Err(ApiError::PreconditionFailed(id)),
                 None => Err(ApiError::NotFound(id)),
             };
         }
     };
-    match db::update(&state.pool, &table, id, &changes, expected).await? {
+    match db::update(&state.pool, id, &changes, expected).await? {
         Some(customer) => {
             let tag = etag(customer.version);
             Ok((
@@ -116,9 +114,7 @@ pub(super) async fn update(
             )
                 .into_response())
         }
-        None if db::find(&state.pool, &table, id).await?.is_some() => {
-            Err(ApiError::PreconditionFailed(id))
-        }
+        None if db::find(&state.pool, id).await?.is_some() => Err(ApiError::PreconditionFailed(id)),
         None => Err(ApiError::NotFound(id)),
     }
 }
@@ -144,8 +140,7 @@ pub(super) async fn remove(
     Path(id): Path<i64>,
     RequestId(request_id): RequestId,
 ) -> Result<StatusCode, ApiError> {
-    let table = state.table().await?;
-    db::find(&state.pool, &table, id)
+    db::find(&state.pool, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     let stats = state
@@ -159,7 +154,7 @@ pub(super) async fn remove(
             count: stats.open_order_count,
         });
     }
-    if db::delete(&state.pool, &table, id).await? {
+    if db::delete(&state.pool, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(id))

@@ -50,10 +50,8 @@ pub(super) async fn list(
             STATUSES.join(", ")
         )));
     }
-    let table = state.table().await?;
     let (orders, total) = db::list(
         &state.pool,
-        &table,
         params.customer_id,
         params.status.as_deref(),
         page,
@@ -115,8 +113,7 @@ pub(super) async fn show(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let table = state.table().await?;
-    let order = db::find(&state.pool, &table, id)
+    let order = db::find(&state.pool, id)
         .await?
         .ok_or(ApiError::NotFound(id))?;
     let customers = customers_of(&state, std::slice::from_ref(&order), &request_id).await;
@@ -153,8 +150,7 @@ pub(super) async fn order_stats(
     State(state): State<Service>,
     Path(customer_id): Path<i64>,
 ) -> Result<Json<OrderStatsBody>, ApiError> {
-    let table = state.table().await?;
-    let stats = db::stats(&state.pool, &table, customer_id).await?;
+    let stats = db::stats(&state.pool, customer_id).await?;
     Ok(Json(OrderStatsBody {
         customer_id,
         open_order_count: stats.open_order_count,

@@ -19,7 +19,6 @@ use crate::error::ApiError;
 use crate::openapi::{
     Always, BodyRefused, CustomersFailing, DatabaseDown, InvalidId, OrderNotFound, Problem,
 };
-use crate::shape::OrdersTable;
 
 /// Confirms the customer with its owner, over HTTP. Unreachable (503) or refusing the
 /// lookup (502): fail closed, since an order for a customer nobody can vouch for is worse
@@ -31,8 +30,12 @@ async fn confirm_customer(
 ) -> Result<CustomerRef, ApiError> {
     match state.customers.lookup(customer_id, request_id).await? {
         None => Err(ApiError::UnknownCustomer(customer_id)),
-        Some(customer) if customer.status == "active" => Ok(customer),
-        Some(customer) => Err(ApiError::CustomerNotActive(customer_id, customer.status)),
+        Some(customer) if customer.status.may_order() => Ok(customer),
+        // Suspended, or a status this service does not know (the tolerant reader's fallback).
+        Some(customer) => Err(ApiError::CustomerNotActive(
+            customer_id,
+            customer.status.to_string(),
+        )),
     }
 }
 
@@ -53,7 +56,7 @@ async fn confirm_customer(
     responses(
         (status = 201, description = "The new order (or, for a retried key, the first one).", body = OrderBody, headers(("Location" = String, description = "The new order's URL."))),
         (status = 400, description = "The body is not JSON: `/problems/malformed-json` or `Idempotency-Key` is malformed (`/problems/invalid-query`).", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`); the customer does not exist (`/problems/unknown-customer`) or is not active (`/problems/customer-not-active`), both with `customer_id`; or the `Idempotency-Key` was used for another order (`/problems/idempotency-key-reused`).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The body has the wrong shape (`/problems/invalid-body`) or a field breaks a rule (`/problems/validation`, with `field`); the customer does not exist (`/problems/unknown-customer`) or is not active (`/problems/customer-not-active`, for any status but `active`, including one this service does not know), both with `customer_id`; or the `Idempotency-Key` was used for another order (`/problems/idempotency-key-reused`).", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The `Idempotency-Key` created an order that was deleted since: `/problems/order-deleted`, with `order_id`; nothing was placed.", body = Problem, content_type = "application/problem+json"),
         BodyRefused, Always, CustomersFailing,
     ),
@@ -67,9 +70,8 @@ pub(super) async fn create(
     let total = validate::total(body.total)?;
     let key = chassis::http::idempotency_key(&headers).map_err(ApiError::BadQuery)?;
     let request_hash = format!("{}:{total}", body.customer_id);
-    let table = state.table().await?;
     if let Some(key) = &key
-        && let Some(order) = replay(&state, &table, key, &request_hash).await?
+        && let Some(order) = replay(&state, key, &request_hash).await?
     {
         return created(&state, order, &request_id).await;
     }
@@ -77,14 +79,14 @@ pub(super) async fn create(
     let (pool, customer_id) = (state.pool.clone(), customer.id);
     let remembered = key.clone().map(|key| (key, request_hash.clone()));
     let placed = chassis::db::to_completion(async move {
-        db::place(&pool, &table, customer_id, total, remembered).await
+        db::place(&pool, customer_id, total, remembered).await
     })
     .await?;
     let Some(order) = placed else {
         // Two requests with one key raced; the other one won. Answer with its order.
         tracing::info!("idempotency key taken concurrently");
         let key = key.unwrap_or_default();
-        return match replay(&state, &table, &key, &request_hash).await? {
+        return match replay(&state, &key, &request_hash).await? {
             Some(order) => created(&state, order, &request_id).await,
             None => Err(ApiError::IdempotencyKeyReused),
         };
@@ -100,16 +102,11 @@ pub(super) async fn create(
 /// The order a key already produced. One query at a time, each on a connection of its
 /// own: holding one connection while asking the pool for another let 20 concurrent
 /// replays take every connection and wait for each other until they all timed out.
-async fn replay(
-    state: &Service,
-    table: &OrdersTable,
-    key: &str,
-    request_hash: &str,
-) -> Result<Option<Order>, ApiError> {
+async fn replay(state: &Service, key: &str, request_hash: &str) -> Result<Option<Order>, ApiError> {
     match db::idempotent_order(&state.pool, key).await? {
         None => Ok(None),
         Some((hash, _)) if hash != request_hash => Err(ApiError::IdempotencyKeyReused),
-        Some((_, order_id)) => match db::find(&state.pool, table, order_id).await? {
+        Some((_, order_id)) => match db::find(&state.pool, order_id).await? {
             Some(order) => Ok(Some(order)),
             // The key outlives its order, so a late retry cannot place the order again.
             None => Err(ApiError::OrderDeleted(order_id)),
@@ -187,13 +184,11 @@ pub(super) async fn guest_checkout(
         }
         Err(err) => return Err(err.into()),
     };
-    let table = state.table().await?;
     let (pool, customer_id) = (state.pool.clone(), customer.id);
-    let order = chassis::db::to_completion(async move {
-        db::place(&pool, &table, customer_id, total, None).await
-    })
-    .await?
-    .ok_or(ApiError::IdempotencyKeyReused)?;
+    let order =
+        chassis::db::to_completion(async move { db::place(&pool, customer_id, total, None).await })
+            .await?
+            .ok_or(ApiError::IdempotencyKeyReused)?;
     let known = Customers::Known(HashMap::from([(customer.id, customer)]));
     Ok(created_response(OrderBody::new(
         order,
@@ -244,11 +239,10 @@ pub(super) async fn update(
         )
         .into());
     }
-    let table = state.table().await?;
     let pool = state.pool.clone();
     let order = chassis::db::to_completion(async move {
         let mut tx = pool.begin().await?;
-        let current = db::lock_status(&mut tx, &table, id)
+        let current = db::lock_status(&mut tx, id)
             .await?
             .ok_or(ApiError::NotFound(id))?;
         if !transition_allowed(&current, &body.status) {
@@ -258,7 +252,7 @@ pub(super) async fn update(
                 to: body.status,
             });
         }
-        let order = db::set_status(&mut tx, &table, id, &body.status).await?;
+        let order = db::set_status(&mut tx, id, &body.status).await?;
         tx.commit().await?;
         Ok(order)
     })

@@ -1,0 +1,3 @@
+-- The customers team's queries still say `email`.
+CREATE VIEW customers_shape.customers AS
+    SELECT id, name, email_address AS email, phone, status, created_at FROM customers;

@@ -1,0 +1,3 @@
+-- The customers service's queries still say `customers`.
+CREATE VIEW customers_shape.customers AS
+    SELECT id, name, email, phone, status, created_at, version FROM customers.clients;

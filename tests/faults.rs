@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         both_pairs_recover_by_themselves_after_postgres_restarts,
         a_short_soak_of_the_legacy_pair_through_a_postgres_restart_keeps_every_write,
         a_short_soak_of_the_migrated_pair_through_an_owner_stop_keeps_every_write,
+        a_short_soak_of_the_legacy_pair_through_a_postgres_pause_duplicates_no_order,
         clients_that_hang_up_mid_request_leave_no_connection_idle_in_transaction,
     ])
 }
@@ -106,6 +107,18 @@ async fn a_short_soak_of_the_legacy_pair_through_a_postgres_restart_keeps_every_
     _ctx: TestContext,
 ) {
     let plan = short(Pair::Legacy, Fault::PostgresRestart);
+
+    let report = lab::soak::run(plan, None).await.unwrap();
+
+    assert_kept(&report, &plan);
+}
+
+/// Issue 13: a paused Postgres made the legacy pair's clients time out and retry, and the
+/// retry placed a second order; legacy POST /orders now takes the Idempotency-Key.
+async fn a_short_soak_of_the_legacy_pair_through_a_postgres_pause_duplicates_no_order(
+    _ctx: TestContext,
+) {
+    let plan = short(Pair::Legacy, Fault::PostgresPause);
 
     let report = lab::soak::run(plan, None).await.unwrap();
 

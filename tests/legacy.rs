@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         shows_an_order_with_its_customers_name_and_email,
         lists_a_customers_orders_a_page_at_a_time,
         accepts_an_order_for_an_existing_active_customer,
+        a_retried_order_with_the_same_idempotency_key_creates_one_order,
         rejects_an_order_for_a_suspended_customer_and_writes_nothing,
         rejects_an_order_for_an_unknown_customer_and_writes_nothing,
         guest_checkout_registers_the_customer_and_places_the_order,
@@ -101,6 +102,47 @@ async fn lists_a_customers_orders_a_page_at_a_time(ctx: TestContext) {
             .iter()
             .all(|o| o["customer"]["email"].is_string())
     );
+}
+
+/// A client that lost the answer retries with the same key and gets the first order; the
+/// key used for another order is refused, one with a tab is malformed, and the key outlives
+/// its order.
+async fn a_retried_order_with_the_same_idempotency_key_creates_one_order(ctx: TestContext) {
+    let app = spawn_legacy(&ctx).await;
+    let before = app.count("orders").await;
+    let place = |key: &'static str, total: &str| {
+        app.http
+            .post(format!("{}/orders", app.orders))
+            .header("idempotency-key", key)
+            .json(&json!({ "customer_id": 1, "total": total }))
+            .send()
+    };
+
+    let first = place("checkout-7f3a", "12.00").await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let retried = place("checkout-7f3a", "12.00").await.unwrap();
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    let retried: Value = retried.json().await.unwrap();
+    let reused = place("checkout-7f3a", "99.00").await.unwrap();
+    let malformed = place("a\tb", "12.00").await.unwrap();
+
+    assert_eq!(first["id"], retried["id"]);
+    expect_problem(reused, 422, "/problems/idempotency-key-reused").await;
+    expect_problem(malformed, 400, "/problems/invalid-query").await;
+    assert_eq!(app.count("orders").await, before + 1);
+
+    let deleted = app
+        .http
+        .delete(format!("{}/orders/{}", app.orders, first["id"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let late = place("checkout-7f3a", "12.00").await.unwrap();
+    let problem = expect_problem(late, 410, "/problems/order-deleted").await;
+    assert_eq!(problem["order_id"], first["id"]);
+    assert_eq!(app.count("orders").await, before);
 }
 
 async fn accepts_an_order_for_an_existing_active_customer(ctx: TestContext) {

@@ -1,7 +1,10 @@
 //! What an outsider or a greedy neighbour can do to the pairs' database, and cannot: the
 //! disposable Postgres answers on loopback only and with a password made for the run; a
 //! runtime role cannot store large objects, cannot write its own history, runs with bounded
-//! statements, and cannot take every connection from the other service.
+//! statements, and cannot take every connection from the other service. The probe suite
+//! ([`probes`]) tries, as each runtime role, what a compromised service would: read, write
+//! and alter the other's data, its sequences, create functions and objects, large objects,
+//! server files, become another role, lift its own bounds.
 
 // Tests fail by panicking; an unwrap is an assertion here.
 #![allow(clippy::unwrap_used)]
@@ -21,6 +24,7 @@ fn main() -> ExitCode {
         the_disposable_postgres_is_published_on_loopback_only,
         the_disposable_postgres_has_a_password_made_for_the_run,
         the_orders_role_is_bounded_and_cannot_write_outside_its_data,
+        the_customers_role_is_denied_every_probe,
     ])
 }
 
@@ -88,6 +92,7 @@ async fn the_orders_role_is_bounded_and_cannot_write_outside_its_data(ctx: TestC
     );
     let mut conn = connect_as(&orders_url).await.unwrap();
 
+    assert_every_probe_denied(&mut conn, orders_probes()).await;
     let large_object = refused(&mut conn, "SELECT lo_create(0)").await;
     let release = refused(
         &mut conn,
@@ -133,4 +138,109 @@ async fn the_orders_role_is_bounded_and_cannot_write_outside_its_data(ctx: TestC
         customers_login.is_ok(),
         "customers_svc still logs in: {customers_login:?}"
     );
+}
+
+/// What a runtime role tries against the other service (`schema`, its table `table` and
+/// the table's identity sequence) and against its own bounds; every one must be refused
+/// with 42501 (insufficient privilege).
+fn probes(
+    runtime: &str,
+    owner: &str,
+    other_runtime: &str,
+    schema: &str,
+    table: &str,
+) -> Vec<String> {
+    let foreign = format!("{schema}.{table}");
+    vec![
+        // reads and writes of the other's data
+        format!("SELECT * FROM {foreign} LIMIT 1"),
+        format!("SELECT count(*) FROM {foreign}"),
+        format!("INSERT INTO {foreign} DEFAULT VALUES"),
+        format!("UPDATE {foreign} SET id = id"),
+        format!("DELETE FROM {foreign}"),
+        format!("TRUNCATE {foreign}"),
+        format!("SELECT * FROM {schema}.schema_releases"),
+        // DDL
+        format!("ALTER TABLE {foreign} ADD COLUMN sneaky TEXT"),
+        format!("DROP TABLE {foreign}"),
+        format!("CREATE INDEX sneaky ON {foreign} (id)"),
+        format!("CREATE TABLE {schema}.sneaky (id INT)"),
+        "CREATE TABLE public.sneaky (id INT)".to_owned(),
+        format!("CREATE VIEW public.sneaky AS SELECT * FROM {foreign}"),
+        "CREATE SCHEMA sneaky".to_owned(),
+        // sequences
+        format!("SELECT nextval('{foreign}_id_seq')"),
+        format!("SELECT setval('{foreign}_id_seq', 1)"),
+        // functions
+        format!("CREATE FUNCTION {schema}.sneaky() RETURNS int LANGUAGE sql AS 'SELECT 1'"),
+        "CREATE FUNCTION public.sneaky() RETURNS int LANGUAGE sql AS 'SELECT 1'".to_owned(),
+        // large objects and the server's files
+        "SELECT lo_create(0)".to_owned(),
+        "SELECT lo_import('/etc/passwd')".to_owned(),
+        "SELECT pg_read_file('/etc/passwd')".to_owned(),
+        "COPY (SELECT 1) TO '/tmp/sneaky'".to_owned(),
+        // becoming someone else
+        format!("SET ROLE {other_runtime}"),
+        format!("SET ROLE {owner}"),
+        "SET ROLE postgres".to_owned(),
+        format!("SET SESSION AUTHORIZATION {other_runtime}"),
+        "CREATE ROLE sneaky LOGIN".to_owned(),
+        // lifting its own bounds. Not here: statement_timeout and
+        // idle_in_transaction_session_timeout, which Postgres lets any role change for
+        // itself (SET, or ALTER ROLE itself SET): they guard against accidents, not against
+        // a compromised service. The connection limit and temp_file_limit hold against both.
+        format!("ALTER ROLE {runtime} CONNECTION LIMIT -1"),
+        format!("ALTER ROLE {runtime} SET temp_file_limit = -1"),
+        "SET temp_file_limit = -1".to_owned(),
+        "CREATE DATABASE sneaky".to_owned(),
+        "ALTER SYSTEM SET max_connections = 1000".to_owned(),
+    ]
+}
+
+fn orders_probes() -> Vec<String> {
+    probes(
+        migrated_orders::RUNTIME_ROLE,
+        migrated_orders::OWNER_ROLE,
+        migrated_customers::RUNTIME_ROLE,
+        "customers",
+        "customers",
+    )
+}
+
+/// Runs each probe on `conn`, each in a statement of its own, and fails listing every one
+/// that was not refused with 42501.
+async fn assert_every_probe_denied(conn: &mut PgConnection, probes: Vec<String>) {
+    let mut allowed = Vec::new();
+    for probe in &probes {
+        let outcome = refused(conn, probe).await;
+        if outcome.as_deref() != Some("42501") {
+            allowed.push(format!("{probe}: {outcome:?}"));
+        }
+    }
+    assert!(
+        allowed.is_empty(),
+        "{} of {} probes were not denied:\n{}",
+        allowed.len(),
+        probes.len(),
+        allowed.join("\n")
+    );
+    println!("{} probes, {} denied", probes.len(), probes.len());
+}
+
+async fn the_customers_role_is_denied_every_probe(ctx: TestContext) {
+    let database = ctx.database(&MIGRATED).await;
+    let [customers, _] = support::migrated_owners();
+    let mut conn = connect_as(&customers.runtime_url(&database.url))
+        .await
+        .unwrap();
+
+    let probes = probes(
+        migrated_customers::RUNTIME_ROLE,
+        migrated_customers::OWNER_ROLE,
+        migrated_orders::RUNTIME_ROLE,
+        "orders",
+        "orders",
+    );
+
+    assert_every_probe_denied(&mut conn, probes).await;
 }

@@ -5,6 +5,7 @@
 
 pub mod conditional;
 mod extract;
+mod idempotency;
 pub mod negotiate;
 pub mod page;
 mod problem;
@@ -12,6 +13,7 @@ mod rejection;
 mod serve;
 
 pub use extract::{Json, Path, Query, RequestId};
+pub use idempotency::{IDEMPOTENCY_KEY, idempotency_key};
 pub use problem::{PROBLEM_JSON, Problem};
 pub use rejection::Rejection;
 pub use serve::{

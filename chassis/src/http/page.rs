@@ -87,3 +87,51 @@ mod tests {
         assert_eq!(odd.prev(), Some(0));
     }
 }
+
+/// An integer query parameter as JSON Schema means it: `7` and `7.0` are the same number
+/// (a generated client may write either). Floats count up to 2^53 - 1, the last integer a
+/// double holds exactly; anything with a fraction is refused. For `Option<i64>` fields:
+/// `#[serde(default, deserialize_with = "chassis::http::page::whole_number")]`.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    let text = String::deserialize(deserializer)?;
+    if let Ok(n) = text.parse::<i64>() {
+        return Ok(Some(n));
+    }
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_991.0 => {
+            Ok(Some(v as i64))
+        }
+        _ => Err(D::Error::custom(format!("{text:?} is not a whole number"))),
+    }
+}
+
+#[cfg(test)]
+mod whole_number_tests {
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    struct Params {
+        #[serde(default, deserialize_with = "super::whole_number")]
+        n: Option<i64>,
+    }
+
+    fn n(query: &str) -> Option<Option<i64>> {
+        serde_urlencoded::from_str::<Params>(query)
+            .ok()
+            .map(|p| p.n)
+    }
+
+    #[test]
+    fn reads_whole_numbers_written_either_way_and_nothing_else() {
+        assert_eq!(n(""), Some(None));
+        assert_eq!(n("n=7"), Some(Some(7)));
+        assert_eq!(n("n=7.0"), Some(Some(7)));
+        assert_eq!(n("n=-3"), Some(Some(-3)));
+        for bad in ["n=7.5", "n=abc", "n=", "n=1e300", "n=NaN", "n=inf"] {
+            assert_eq!(n(bad), None, "{bad}");
+        }
+    }
+}

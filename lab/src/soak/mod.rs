@@ -1,6 +1,6 @@
 //! `kit soak`: a pair under a mixed workload for a while, with one fault injected midway,
 //! then every write reconciled against the database. Reads of orders and profiles, order
-//! POSTs (with an `Idempotency-Key` where the pair takes one), each failed write retried
+//! POSTs (with an `Idempotency-Key`), each failed write retried
 //! with the same key; at the end each acknowledged write must be in the database exactly
 //! once and each refused one not at all. The pair runs in this process on a container of
 //! its own (or the server at `--database-url`), on a fresh database from its template.

@@ -1,6 +1,6 @@
 //! The soak's clients: each loops over reads and order POSTs until the run ends, records
 //! every request (when, how long, what status), and retries each failed write, with the
-//! same `Idempotency-Key` where the pair takes one, until it is answered for good.
+//! same `Idempotency-Key` (both pairs take one), until it is answered for good.
 
 use std::time::{Duration, Instant};
 
@@ -190,13 +190,14 @@ impl Load {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let request = match self.plan.pair {
-                Pair::Legacy => self.http.post(format!("{}/orders", self.orders)),
-                Pair::Migrated => self
-                    .http
-                    .post(format!("{}/v1/orders", self.orders))
-                    .header("idempotency-key", format!("soak-{client}-{total_cents}")),
+            let url = match self.plan.pair {
+                Pair::Legacy => format!("{}/orders", self.orders),
+                Pair::Migrated => format!("{}/v1/orders", self.orders),
             };
+            let request = self
+                .http
+                .post(url)
+                .header("idempotency-key", format!("soak-{client}-{total_cents}"));
             let Some(sample) = self
                 .send_within(started, request.json(&body), patience)
                 .await

@@ -259,6 +259,46 @@ pub async fn delete(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<bool> {
     Ok(result.rows_affected() > 0)
 }
 
+/// Serialises the requests that carry one Idempotency-Key, until the transaction ends: the
+/// second waits, then finds the key the first stored.
+const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+
+pub async fn lock_key(conn: &mut PgConnection, key: &str) -> sqlx::Result<()> {
+    sqlx::query(LOCK_KEY).bind(key).execute(conn).await?;
+    Ok(())
+}
+
+const IDEMPOTENT_ORDER: &str = "SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1";
+
+/// The request a key was first used for, and the order it placed.
+pub async fn idempotent_order(
+    conn: &mut PgConnection,
+    key: &str,
+) -> sqlx::Result<Option<(String, i64)>> {
+    sqlx::query_as(IDEMPOTENT_ORDER)
+        .bind(key)
+        .fetch_optional(conn)
+        .await
+}
+
+const REMEMBER_KEY: &str =
+    "INSERT INTO idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3)";
+
+pub async fn remember_key(
+    conn: &mut PgConnection,
+    key: &str,
+    request_hash: &str,
+    order_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(REMEMBER_KEY)
+        .bind(key)
+        .bind(request_hash)
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Every statement above, as this service runs it, reaching the customers team's data as
 /// `reach` says.
 pub fn statements(reach: Reach) -> Vec<Statement> {
@@ -293,6 +333,13 @@ pub fn statements(reach: Reach) -> Vec<Statement> {
         own("lock_status", LOCK_STATUS.to_owned()).binding([Int8(1)]),
         own("set_status", SET_STATUS.to_owned()).binding([Int8(1), Text("PAID")]),
         own("delete", DELETE.to_owned()).binding([Int8(0)]),
+        own("lock_key", LOCK_KEY.to_owned()).binding([Text("check-key")]),
+        own("idempotent_order", IDEMPOTENT_ORDER.to_owned()).binding([Text("check-key")]),
+        own("remember_key", REMEMBER_KEY.to_owned()).binding([
+            Text("check-key"),
+            Text("1:42.50"),
+            Int8(0),
+        ]),
     ]
 }
 

@@ -24,6 +24,10 @@ pub enum ApiError {
     EmailTaken,
     #[error("order {id} cannot go from {from} to {to}")]
     InvalidTransition { id: i64, from: String, to: String },
+    #[error("idempotency key reused for another order")]
+    IdempotencyKeyReused,
+    #[error("order {0}, placed with this idempotency key, was deleted")]
+    OrderDeleted(i64),
     /// A flow switched to the customers API could not get its answer: fail closed.
     #[error("customers call failed: {0}")]
     Customers(#[from] chassis::consumer::UpstreamError),
@@ -74,6 +78,19 @@ impl ApiError {
                 "Invalid status change",
             )
             .detail(format!("Order {id} is {from}; it cannot become {to}.")),
+            Self::IdempotencyKeyReused => Problem::new(
+                unprocessable,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+            )
+            .detail("This Idempotency-Key was used for a different order; use a new key for a new order."),
+            Self::OrderDeleted(id) => {
+                Problem::new(StatusCode::GONE, "order-deleted", "Order deleted")
+                    .detail(format!(
+                        "The order this Idempotency-Key placed, {id}, was deleted since; nothing was placed."
+                    ))
+                    .with("order_id", *id)
+            }
             Self::Customers(err) => crate::strangler::owner_failed(err, "customers"),
             Self::Rejection(rejection) => rejection.to_problem(),
             Self::Database(err) => match chassis::db::failure(err) {

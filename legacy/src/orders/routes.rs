@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{FromRef, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use rust_decimal::Decimal;
@@ -217,19 +217,34 @@ fn one(mut orders: Vec<Order>) -> Result<Order, ApiError> {
 }
 
 /// Accepts an order only for an existing, active customer, which it learns by reading
-/// the customers table.
+/// the customers table. With an `Idempotency-Key`, a retry of the same request returns the
+/// order the first one placed (201 again), whether or not its answer was lost.
 async fn create(
     State(svc): State<Service>,
     RequestId(request_id): RequestId,
+    headers: HeaderMap,
     Json(body): Json<PlaceOrder>,
 ) -> Result<impl IntoResponse, ApiError> {
     let total = validate::total(body.total)?;
+    let key = chassis::http::idempotency_key(&headers).map_err(ApiError::BadQuery)?;
+    let request_hash = format!("{}:{total}", body.customer_id);
     // A client that hangs up cancels this handler, and a transaction cancelled inside its
     // `BEGIN` stays open on the pooled connection (sqlx 0.8): the work runs to its end.
     let (service, id) = (svc.clone(), request_id.clone());
     let order = crate::reach::to_completion(async move {
         let svc = service;
         let mut tx = svc.pool.begin().await?;
+        if let Some(key) = &key {
+            db::lock_key(&mut tx, key).await?;
+            if let Some((hash, order_id)) = db::idempotent_order(&mut tx, key).await? {
+                if hash != request_hash {
+                    return Err(ApiError::IdempotencyKeyReused);
+                }
+                return db::find(&mut *tx, order_id, svc.joined())
+                    .await?
+                    .ok_or(ApiError::OrderDeleted(order_id));
+            }
+        }
         match svc
             .customer_status(&mut tx, body.customer_id, &id)
             .await?
@@ -245,6 +260,9 @@ async fn create(
             }
         }
         let id = db::insert(&mut tx, body.customer_id, total).await?;
+        if let Some(key) = &key {
+            db::remember_key(&mut tx, key, &request_hash, id).await?;
+        }
         let order = db::find(&mut *tx, id, svc.joined())
             .await?
             .ok_or(ApiError::NotFound(id))?;

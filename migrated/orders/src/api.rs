@@ -28,9 +28,6 @@ pub(crate) mod writes;
 /// The statuses an order moves through.
 pub const STATUSES: [&str; 4] = ["NEW", "PAID", "SHIPPED", "CANCELLED"];
 
-/// The header that makes `POST /v1/orders` safe to retry.
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
 /// What every handler gets: the caller's state. No handler asks which releases its tables
 /// have had: its queries go through the shape schema, which each release keeps.
 #[derive(Debug, Clone)]

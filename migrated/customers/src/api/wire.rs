@@ -136,9 +136,11 @@ pub(super) struct ProfileBody {
 pub(super) struct ListParams {
     /// Page size: 1 to 200, 50 when absent.
     #[param(minimum = 1, maximum = 200, example = 50)]
+    #[serde(default, deserialize_with = "chassis::http::page::whole_number")]
     pub(super) limit: Option<i64>,
     /// How many customers to skip: 0 or more, 0 when absent.
     #[param(minimum = 0, maximum = 1000000, example = 0)]
+    #[serde(default, deserialize_with = "chassis::http::page::whole_number")]
     pub(super) offset: Option<i64>,
     /// Comma-separated ids: the batch lookup (1 to 200 ids; unknown ids are absent from
     /// the answer, which is not paged).

@@ -151,15 +151,18 @@ pub(super) struct OrderStatsBody {
 pub(super) struct ListParams {
     /// Only this customer's orders.
     #[param(example = 7)]
+    #[serde(default, deserialize_with = "chassis::http::page::whole_number")]
     pub(super) customer_id: Option<i64>,
     /// Only orders in this status.
     #[param(schema_with = crate::openapi::order_status_filter)]
     pub(super) status: Option<String>,
     /// Page size: 1 to 200, 50 when absent.
     #[param(minimum = 1, maximum = 200, example = 50)]
+    #[serde(default, deserialize_with = "chassis::http::page::whole_number")]
     pub(super) limit: Option<i64>,
     /// How many orders to skip: 0 or more, 0 when absent.
     #[param(minimum = 0, maximum = 1000000, example = 0)]
+    #[serde(default, deserialize_with = "chassis::http::page::whole_number")]
     pub(super) offset: Option<i64>,
 }
 

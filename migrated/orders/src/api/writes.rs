@@ -12,7 +12,7 @@ use chassis::http::{Json, Path, RequestId};
 use chassis::validate;
 
 use super::wire::{ChangeStatus, Customers, GuestCheckout, OrderBody, PlaceOrder};
-use super::{IDEMPOTENCY_KEY, STATUSES, Service, customers_of, with_warning};
+use super::{STATUSES, Service, customers_of, with_warning};
 use crate::customers_client::CustomerRef;
 use crate::db::{self, Order};
 use crate::error::ApiError;
@@ -68,23 +68,7 @@ pub(super) async fn create(
     Json(body): Json<PlaceOrder>,
 ) -> Result<Response, ApiError> {
     let total = validate::total(body.total)?;
-    let key = match headers.get(IDEMPOTENCY_KEY) {
-        None => None,
-        Some(value) => match value.to_str() {
-            // `to_str` lets a tab through; the document promises visible ASCII and spaces.
-            Ok(key)
-                if (1..=200).contains(&key.len())
-                    && key.bytes().all(|b| (b' '..=b'~').contains(&b)) =>
-            {
-                Some(key.to_owned())
-            }
-            _ => {
-                return Err(ApiError::BadQuery(
-                    "Idempotency-Key must be 1 to 200 visible ASCII characters".to_owned(),
-                ));
-            }
-        },
-    };
+    let key = chassis::http::idempotency_key(&headers).map_err(ApiError::BadQuery)?;
     let request_hash = format!("{}:{total}", body.customer_id);
     if let Some(key) = &key
         && let Some(order) = replay(&state, key, &request_hash).await?

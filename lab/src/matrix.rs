@@ -92,12 +92,13 @@ impl RoadRow {
         format!("road {}", self.state.number())
     }
 
-    /// Why the release was refused, in one line, if it was.
+    /// Why the release was refused, short enough for a cell (the innermost cause of the
+    /// error chain; the whole error is in the list of what broke), if it was.
     pub fn refused(&self) -> Option<String> {
-        self.shipped
-            .as_ref()
-            .err()
-            .map(|err| format!("release refused: {}", err.lines().last().unwrap_or(err)))
+        self.shipped.as_ref().err().map(|err| {
+            let cause = err.rsplit(": ").next().unwrap_or(err);
+            format!("release refused: {}", cause.trim())
+        })
     }
 }
 
@@ -917,9 +918,11 @@ mod tests {
             assert!(rendering.contains("road 0"), "{rendering}");
             assert!(rendering.contains("SILENT"), "{rendering}");
             assert!(
-                rendering.contains("release refused: shipping: column"),
+                rendering.contains("release refused: column \"total\" is used by a view")
+                    || rendering.contains("release refused: column &quot;total&quot;"),
                 "{rendering}"
             );
+            assert!(rendering.contains("shipping: column"), "{rendering}");
         }
         assert!(
             m.summary().contains(

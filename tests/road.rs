@@ -26,7 +26,7 @@ use kit::road::{self, State};
 use kit::walls::Passwords;
 use lab::flows::{Flow, Observed, Probe, impact};
 use lab::harness::{TestContext, TestDatabase};
-use lab::pairs::legacy::{Api, Logins, Stranglers, start_switched, start_with};
+use lab::pairs::legacy::{Api, Logins, Stranglers, start_switched};
 use lab::pairs::{Listeners, Running};
 use lab::scenario::Pair;
 use legacy::strangler::ApiFlows;
@@ -47,75 +47,31 @@ fn main() -> ExitCode {
     ])
 }
 
-const CUSTOMERS_PASSWORD: &str = "road customers pw";
-const ORDERS_PASSWORD: &str = "road orders pw";
-
 /// The road manifest with this test's role names.
 fn manifest(suffix: &str) -> Manifest {
-    let text = include_str!("../kit/manifests/legacy-road.toml")
-        .replace(
-            "legacy_customers_svc",
-            &format!("legacy_customers_svc_{suffix}"),
-        )
-        .replace("legacy_orders_svc", &format!("legacy_orders_svc_{suffix}"));
-    Manifest::parse("legacy-road.toml", &text).unwrap()
+    lab::road::manifest(suffix).unwrap()
 }
 
 fn passwords() -> Passwords {
-    Passwords::new()
-        .with("customers", CUSTOMERS_PASSWORD)
-        .with("orders", ORDERS_PASSWORD)
+    lab::road::passwords()
 }
 
 /// Each service's login on `database`, as state `at` has them.
 fn logins(database: &TestDatabase, at: State) -> Logins {
-    let login = |service: &str, password: &str| {
-        let role = format!("legacy_{service}_svc_{}", database.name);
-        database
-            .url
-            .with_credentials(&role, &chassis::config::secret(password).unwrap())
-    };
-    match at {
-        State::SharedLogin => Logins::shared(&database.url),
-        _ => Logins {
-            customers: login("customers", CUSTOMERS_PASSWORD),
-            orders: login("orders", ORDERS_PASSWORD),
-            reach: if at == State::Contract {
-                legacy::Reach::Contract
-            } else {
-                legacy::Reach::Tables
-            },
-            // From state 3 on, every flow calls the owner: its SQL grants are gone.
-            api: Api {
-                flows: if at >= State::Api {
-                    ApiFlows::all()
-                } else {
-                    ApiFlows::none()
-                },
-                compare: false,
-            },
-        },
-    }
+    lab::road::logins(&database.url, &database.name, at)
 }
 
 /// Moves `database` to `to` and checks that the catalogue says so.
 async fn go(database: &TestDatabase, to: State) {
-    let (admin, manifest) = (database.url.expose(), manifest(&database.name));
-    road::apply(&admin, &manifest, &passwords(), to)
+    lab::road::go(&database.url, &database.name, to)
         .await
         .unwrap();
-    assert_eq!(road::status(&admin, &manifest).await.unwrap(), to);
 }
 
 async fn serve(database: &TestDatabase, at: State) -> (Running, Probe) {
-    let running = start_with(&logins(database, at), Listeners::loopback().await.unwrap()).unwrap();
-    let probe = Probe::new(
-        Pair::Legacy,
-        &running.customers.url,
-        &running.orders.url,
-        None,
-    );
-    (running, probe)
+    lab::road::serve(&database.url, &database.name, at, None)
+        .await
+        .unwrap()
 }
 
 async fn admin(url: &DatabaseUrl) -> PgConnection {
@@ -687,15 +643,10 @@ async fn every_scenario_shipped_at_every_state_is_observed(ctx: TestContext) {
     for state in State::ALL {
         for scenario in lab::scenario::catalogue() {
             let database = ctx.database(&support::LEGACY).await;
-            if state != State::SharedLogin {
-                go(&database, state).await;
-            }
-            let (_running, probe) = serve(&database, state).await;
-            let before = probe.observe(1).await.unwrap();
-            let after = match lab::pairs::legacy::ship(&database.url, scenario).await {
-                Ok(_) => Ok(probe.observe(2).await.unwrap()),
-                Err(err) => Err(format!("{err:#}")),
-            };
+            let (before, after) =
+                lab::road::ship_at(&database.url, &database.name, state, scenario, None)
+                    .await
+                    .unwrap();
             let result = shipped_at_state_2(&before, after);
             eprintln!(
                 "road matrix: {} | {} | {}",

@@ -18,6 +18,7 @@ pub mod matrix;
 pub mod openapi;
 pub mod pairs;
 pub mod postgres;
+pub mod road;
 pub mod scenario;
 pub mod seed;
 pub mod soak;

@@ -2,13 +2,16 @@
 //! phases: every consumer flow observed before; the release shipped while a steady load
 //! of consumer requests runs (counting failed, degraded and wrong answers, see
 //! [`crate::during`]); every flow observed again after. Nothing in a cell comes from a
-//! scenario's expectations; they are only compared with it afterwards.
+//! scenario's expectations; they are only compared with it afterwards. With the road, every
+//! scenario is also shipped to the legacy pair at each state of `kit road` (see
+//! [`crate::road`]), one fresh database each, observed before and after.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::scenario::{Outcome, Pair, Scenario};
 use chassis::telemetry::ErrorLog;
+use kit::road::State;
 
 use crate::databases::Databases;
 use crate::during::{self, Load, Tally};
@@ -74,12 +77,39 @@ pub struct During {
     pub tally: Tally,
 }
 
+/// A scenario shipped to the legacy pair at one state of the road: each flow's impact, in
+/// the columns' order, or the release's error when the owner's migration failed there.
+#[derive(Debug, Clone)]
+pub struct RoadRow {
+    pub scenario: &'static Scenario,
+    pub state: State,
+    pub shipped: Result<Vec<(Flow, Impact)>, String>,
+}
+
+impl RoadRow {
+    /// The row's label, in the pair column.
+    pub fn label(&self) -> String {
+        format!("road {}", self.state.number())
+    }
+
+    /// Why the release was refused, short enough for a cell (the innermost cause of the
+    /// error chain; the whole error is in the list of what broke), if it was.
+    pub fn refused(&self) -> Option<String> {
+        self.shipped.as_ref().err().map(|err| {
+            let cause = err.rsplit(": ").next().unwrap_or(err);
+            format!("release refused: {}", cause.trim())
+        })
+    }
+}
+
 /// The whole run.
 #[derive(Debug, Clone)]
 pub struct Matrix {
     pub cells: Vec<Cell>,
     /// One per scenario and pair, in catalogue order.
     pub during: Vec<During>,
+    /// One per scenario and road state when the road was shipped to, else none.
+    pub road: Vec<RoadRow>,
     pub wall: Duration,
 }
 
@@ -104,12 +134,20 @@ impl Phase {
     }
 }
 
-/// Observes every scenario of the catalogue on both pairs. `progress` hears of each phase
-/// as it starts: how many runs (scenario × pair) are done, and `scenario · pair · phase`.
+/// How many runs [`run`] makes: one per scenario and pair, and per road state with `road`.
+pub fn runs(road: bool) -> u64 {
+    let per_scenario = if road { 2 + State::ALL.len() } else { 2 };
+    (crate::scenario::catalogue().len() * per_scenario) as u64
+}
+
+/// Observes every scenario of the catalogue on both pairs, and with `road` on the legacy
+/// pair at every road state. `progress` hears of each phase as it starts: how many runs
+/// (see [`runs`]) are done, and `scenario · pair · phase`.
 pub async fn run(
     databases: &Databases,
     passwords: &Passwords,
     errors: &ErrorLog,
+    road: bool,
     mut progress: impl FnMut(u64, &str),
 ) -> anyhow::Result<Matrix> {
     let started = Instant::now();
@@ -132,11 +170,55 @@ pub async fn run(
             done += 1;
         }
     }
+    let mut rows = Vec::new();
+    for state in State::ALL.into_iter().filter(|_| road) {
+        for scenario in crate::scenario::catalogue() {
+            progress(
+                done,
+                &format!("{} · road {} · shipped", scenario.id, state.number()),
+            );
+            rows.push(on_the_road(databases, errors, scenario, state).await?);
+            done += 1;
+        }
+    }
     Ok(Matrix {
         cells,
         during,
+        road: rows,
         wall: started.elapsed(),
     })
+}
+
+/// One scenario shipped to the legacy pair at `state`, on a fresh database.
+async fn on_the_road(
+    databases: &Databases,
+    errors: &ErrorLog,
+    scenario: &'static Scenario,
+    state: State,
+) -> anyhow::Result<RoadRow> {
+    let database = databases.fresh(&pairs::legacy::template()).await?;
+    let (url, name) = (database.url.clone(), database.name.clone());
+    let shipped = crate::road::ship_at(&url, &name, state, scenario, Some(errors.clone())).await;
+    database.drop_now().await?;
+    crate::road::drop_logins(databases.admin(), &name).await?;
+    let (before, after) = shipped?;
+    let shipped = after.map(|after| {
+        columns(scenario)
+            .filter_map(|flow| Some((flow, impact(before.get(&flow)?, after.get(&flow)?))))
+            .collect()
+    });
+    Ok(RoadRow {
+        scenario,
+        state,
+        shipped,
+    })
+}
+
+/// The flows of a scenario's row, in the columns' order.
+fn columns(scenario: &Scenario) -> impl Iterator<Item = Flow> {
+    Flow::CONSUMER
+        .into_iter()
+        .chain([Flow::owner_of(&scenario.owner)])
 }
 
 /// One scenario on one pair: fresh database, baseline, the owner's release under load,
@@ -172,10 +254,7 @@ async fn observe(
     let after = probe.observe(2).await?;
     drop(running);
     database.drop_now().await?;
-    let flows = Flow::CONSUMER
-        .into_iter()
-        .chain([Flow::owner_of(&scenario.owner)]);
-    let cells = flows
+    let cells = columns(scenario)
         .filter_map(|flow| {
             Some(Cell {
                 scenario,
@@ -206,19 +285,81 @@ impl Matrix {
             .collect()
     }
 
-    fn rows(&self) -> impl Iterator<Item = (&'static Scenario, Pair, Vec<&Cell>)> {
+    /// Each scenario's rows: legacy, the road's states (when shipped to), migrated.
+    fn rows(&self) -> impl Iterator<Item = (&'static Scenario, Row<'_>)> {
         crate::scenario::catalogue()
             .iter()
             .flat_map(move |scenario| {
-                [Pair::Legacy, Pair::Migrated].into_iter().map(move |pair| {
-                    let row = self
-                        .cells
-                        .iter()
-                        .filter(|c| c.scenario.id == scenario.id && c.pair == pair)
-                        .collect();
-                    (scenario, pair, row)
-                })
+                let pair = move |pair| {
+                    Row::Pair(
+                        pair,
+                        self.cells
+                            .iter()
+                            .filter(|c| c.scenario.id == scenario.id && c.pair == pair)
+                            .collect(),
+                    )
+                };
+                std::iter::once(pair(Pair::Legacy))
+                    .chain(
+                        self.road
+                            .iter()
+                            .filter(|r| r.scenario.id == scenario.id)
+                            .map(Row::Road),
+                    )
+                    .chain(std::iter::once(pair(Pair::Migrated)))
+                    .map(move |row| (scenario, row))
             })
+    }
+
+    /// What broke on the road: `scenario · road N[ · flow]`, the outcome, the detail.
+    fn road_broken(&self) -> Vec<(String, String, String)> {
+        let mut broken = Vec::new();
+        for row in &self.road {
+            let at = format!("{} · {}", row.scenario.id, row.label());
+            match &row.shipped {
+                Err(err) => broken.push((at, "release refused".to_owned(), err.clone())),
+                Ok(impacts) => broken.extend(
+                    impacts
+                        .iter()
+                        .filter(|(_, impact)| *impact != Impact::Unaffected)
+                        .map(|(flow, impact)| {
+                            (
+                                format!("{at} · {}", flow.short()),
+                                impact.outcome().as_str().to_owned(),
+                                impact.detail(),
+                            )
+                        }),
+                ),
+            }
+        }
+        broken
+    }
+
+    /// Per road state: unaffected, loud and silent cells, and releases refused.
+    fn road_lines(&self) -> Vec<String> {
+        State::ALL
+            .into_iter()
+            .filter(|state| self.road.iter().any(|r| r.state == *state))
+            .map(|state| {
+                let rows = || self.road.iter().filter(move |r| r.state == state);
+                let of = |outcome| {
+                    rows()
+                        .filter_map(|r| r.shipped.as_ref().ok())
+                        .flatten()
+                        .filter(|(_, impact)| impact.outcome() == outcome)
+                        .count()
+                };
+                let refused = rows().filter(|r| r.shipped.is_err()).count();
+                format!(
+                    "road {:<3}  {} unaffected, {} broken loudly, {} broken silently, {refused} \
+                     releases refused",
+                    state.number(),
+                    of(Outcome::Unaffected),
+                    of(Outcome::Loud),
+                    of(Outcome::Silent)
+                )
+            })
+            .collect()
     }
 
     /// What the consumers of `pair` got while `scenario` shipped, if it was observed.
@@ -306,6 +447,9 @@ impl Matrix {
                 pair_name(pair)
             );
         }
+        for line in self.road_lines() {
+            let _ = writeln!(out, "{line}");
+        }
         for line in self.during_lines() {
             let _ = writeln!(out, "{line}");
         }
@@ -335,9 +479,14 @@ impl Matrix {
                 let _ = writeln!(out, "  ✘ {c}");
             }
         }
+        let road = if self.road.is_empty() {
+            String::new()
+        } else {
+            format!(" and the legacy pair at {} road states", State::ALL.len())
+        };
         let _ = writeln!(
             out,
-            "Observed in {:.1} s on fresh databases ({} scenarios × 2 pairs).",
+            "Observed in {:.1} s on fresh databases ({} scenarios × 2 pairs{road}).",
             self.wall.as_secs_f64(),
             crate::scenario::catalogue().len()
         );
@@ -351,10 +500,13 @@ impl Matrix {
             .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
         table.set_header(headers());
-        for (scenario, pair, row) in self.rows() {
-            let mut line = vec![scenario.id.to_owned(), pair_name(pair).to_owned()];
-            line.extend(row.iter().map(|c| short_cell(&c.impact)));
-            line.push(self.during_cell(scenario, pair));
+        for (scenario, row) in self.rows() {
+            let mut line = vec![scenario.id.to_owned(), row.label()];
+            match row.impacts() {
+                Ok(impacts) => line.extend(impacts.into_iter().map(short_cell)),
+                Err(refused) => line.extend(refused_cells(refused)),
+            }
+            line.push(row.during_cell(self, scenario));
             table.add_row(line);
         }
         let key = during_key();
@@ -377,6 +529,9 @@ impl Matrix {
                 cell.impact.detail()
             );
         }
+        for (at, outcome, detail) in self.road_broken() {
+            let _ = writeln!(out, "  {at}: {outcome} — {detail}");
+        }
         out.push('\n');
         out.push_str(&self.summary());
         out
@@ -388,24 +543,34 @@ impl Matrix {
         let headers = headers();
         let _ = writeln!(out, "| {} |", headers.join(" | "));
         let _ = writeln!(out, "|{}", "---|".repeat(headers.len()));
-        for (scenario, pair, row) in self.rows() {
-            let cells: Vec<_> = row
-                .iter()
-                .map(|c| match c.impact {
-                    Impact::Unaffected => "✅ ok".to_owned(),
-                    _ => format!("**{}**", short_cell(&c.impact)),
-                })
-                .collect();
-            let during = match self.during(scenario, pair) {
-                Some(tally) if tally.clean() => format!("✅ {}", tally.short()),
-                Some(tally) => format!("**{}**", tally.short()),
-                None => "–".to_owned(),
+        for (scenario, row) in self.rows() {
+            let cells: Vec<_> = match row.impacts() {
+                Ok(impacts) => impacts
+                    .into_iter()
+                    .map(|impact| match impact {
+                        Impact::Unaffected => "✅ ok".to_owned(),
+                        _ => format!("**{}**", short_cell(impact)),
+                    })
+                    .collect(),
+                Err(refused) => {
+                    let mut cells = refused_cells(refused);
+                    cells[0] = format!("**{}**", cells[0].replace('|', "\\|"));
+                    cells
+                }
+            };
+            let during = match &row {
+                Row::Pair(pair, _) => match self.during(scenario, *pair) {
+                    Some(tally) if tally.clean() => format!("✅ {}", tally.short()),
+                    Some(tally) => format!("**{}**", tally.short()),
+                    None => "–".to_owned(),
+                },
+                Row::Road(_) => "–".to_owned(),
             };
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {during} |",
                 scenario.id,
-                pair_name(pair),
+                row.label(),
                 cells.join(" | ")
             );
         }
@@ -432,6 +597,13 @@ impl Matrix {
                 cell.impact.detail().replace('|', "\\|")
             );
         }
+        for (at, outcome, detail) in self.road_broken() {
+            let _ = writeln!(
+                out,
+                "- `{at}`: **{outcome}** — {}",
+                detail.replace('|', "\\|")
+            );
+        }
         out.push_str("\n```\n");
         out.push_str(&self.summary());
         out.push_str("```\n");
@@ -441,17 +613,25 @@ impl Matrix {
     /// The same as one self-contained HTML page, large enough for a projector.
     pub fn to_html(&self) -> String {
         let mut rows = String::new();
-        for (scenario, pair, row) in self.rows() {
+        for (scenario, row) in self.rows() {
             let _ = write!(
                 rows,
                 "<tr class=\"{}\"><th title=\"{}\">{}</th><td>{}</td>",
-                pair_name(pair),
+                row.class(),
                 escape(&scenario.title),
                 escape(scenario.id),
-                pair_name(pair)
+                row.label()
             );
-            for cell in row {
-                let class = match cell.impact.outcome() {
+            let pair = match &row {
+                Row::Pair(pair, _) => *pair,
+                Row::Road(road) => {
+                    let _ = write!(rows, "{}", road_cells_html(road));
+                    rows.push_str("<td>–</td></tr>\n");
+                    continue;
+                }
+            };
+            for impact in row.impacts().unwrap_or_default() {
+                let class = match impact.outcome() {
                     Outcome::Loud => "loud",
                     Outcome::Silent => "silent",
                     // A run observes a flow as one of the three; these never come out.
@@ -460,8 +640,8 @@ impl Matrix {
                 let _ = write!(
                     rows,
                     "<td class=\"{class}\" title=\"{}\">{}</td>",
-                    escape(&cell.impact.detail()),
-                    escape(&short_cell(&cell.impact))
+                    escape(&impact.detail()),
+                    escape(&short_cell(impact))
                 );
             }
             let (class, title) = match self.during(scenario, pair) {
@@ -506,6 +686,15 @@ impl Matrix {
                 escape(&cell.impact.detail())
             );
         }
+        for (at, outcome, detail) in self.road_broken() {
+            let _ = writeln!(
+                details,
+                "<li><code>{}</code>: <b>{}</b> — {}</li>",
+                escape(&at),
+                escape(&outcome),
+                escape(&detail)
+            );
+        }
         let mut lessons = String::new();
         for scenario in crate::scenario::catalogue() {
             let _ = writeln!(
@@ -533,11 +722,13 @@ tr.migrated td, tr.migrated th {{ border-bottom: 3px solid #333; }}
 td.ok {{ background: #d9f2d9; }}
 td.loud {{ background: #f8c4c4; font-weight: bold; }}
 td.silent {{ background: #ffe08a; font-weight: bold; }}
+td.refused {{ background: #dde4f0; }}
+tr.road th, tr.road td {{ font-size: 90%; }}
 pre {{ background: #f4f4f4; padding: 1rem; }}
 dd {{ margin: 0 0 1rem 2rem; }}
 </style></head><body>
 <h1>Impact matrix</h1>
-<p>Each owner-side release shipped to both pairs on fresh databases; every cell compares what the consumer observed before and after. The last column counts what a steady load of consumer requests got while the release shipped ({key}). Hover a cell for the detail.</p>
+<p>Each owner-side release shipped to both pairs on fresh databases; every cell compares what the consumer observed before and after. Rows <i>road N</i>, when present, ship the release to the legacy pair moved to state N of <code>kit road</code>. The last column counts what a steady load of consumer requests got while the release shipped ({key}). Hover a cell for the detail.</p>
 <table><thead><tr>{head}</tr></thead><tbody>
 {rows}</tbody></table>
 <h2>While releases shipped</h2>
@@ -555,6 +746,79 @@ dd {{ margin: 0 0 1rem 2rem; }}
             escape(&self.summary()),
             key = escape(&during_key()),
         )
+    }
+}
+
+/// One row of the table: a pair's cells, or the legacy pair's at one road state.
+enum Row<'a> {
+    Pair(Pair, Vec<&'a Cell>),
+    Road(&'a RoadRow),
+}
+
+impl Row<'_> {
+    fn label(&self) -> String {
+        match self {
+            Row::Pair(pair, _) => pair_name(*pair).to_owned(),
+            Row::Road(road) => road.label(),
+        }
+    }
+
+    fn class(&self) -> &'static str {
+        match self {
+            Row::Pair(pair, _) => pair_name(*pair),
+            Row::Road(_) => "road",
+        }
+    }
+
+    /// Each column's impact, or why the release was refused.
+    fn impacts(&self) -> Result<Vec<&Impact>, String> {
+        match self {
+            Row::Pair(_, cells) => Ok(cells.iter().map(|c| &c.impact).collect()),
+            Row::Road(road) => match &road.shipped {
+                Ok(impacts) => Ok(impacts.iter().map(|(_, impact)| impact).collect()),
+                Err(_) => Err(road.refused().unwrap_or_default()),
+            },
+        }
+    }
+
+    fn during_cell(&self, matrix: &Matrix, scenario: &Scenario) -> String {
+        match self {
+            Row::Pair(pair, _) => matrix.during_cell(scenario, *pair),
+            Row::Road(_) => "–".to_owned(),
+        }
+    }
+}
+
+/// A refused release's columns: the reason, then a dash for each other flow.
+fn refused_cells(refused: String) -> Vec<String> {
+    std::iter::once(refused)
+        .chain(std::iter::repeat_n("–".to_owned(), COLUMNS - 1))
+        .collect()
+}
+
+/// A road row's flow cells as HTML: each impact, or the refusal across all of them.
+fn road_cells_html(road: &RoadRow) -> String {
+    match &road.shipped {
+        Err(err) => format!(
+            "<td class=\"refused\" colspan=\"{COLUMNS}\" title=\"{}\">{}</td>",
+            escape(err),
+            escape(&road.refused().unwrap_or_default())
+        ),
+        Ok(impacts) => impacts
+            .iter()
+            .map(|(_, impact)| {
+                let class = match impact.outcome() {
+                    Outcome::Loud => "loud",
+                    Outcome::Silent => "silent",
+                    Outcome::Unaffected | Outcome::Control | Outcome::ContractChange => "ok",
+                };
+                format!(
+                    "<td class=\"{class}\" title=\"{}\">{}</td>",
+                    escape(&impact.detail()),
+                    escape(&short_cell(impact))
+                )
+            })
+            .collect(),
     }
 }
 
@@ -622,8 +886,57 @@ mod tests {
                     examples: vec!["failed order view: HTTP 500".into()],
                 },
             }],
+            road: Vec::new(),
             wall: Duration::from_secs(1),
         }
+    }
+
+    #[test]
+    fn every_rendering_shows_each_road_state_as_observed_or_refused() {
+        let mut m = matrix(Impact::Unaffected);
+        let scenario = m.cells[0].scenario;
+        m.road = vec![
+            RoadRow {
+                scenario,
+                state: State::SharedLogin,
+                shipped: Ok(vec![(
+                    Flow::Profile,
+                    Impact::Silent {
+                        expected: "10.00".into(),
+                        observed: "1000.00".into(),
+                    },
+                )]),
+            },
+            RoadRow {
+                scenario,
+                state: State::Contract,
+                shipped: Err("shipping: column \"total\" is used by a view or rule".into()),
+            },
+        ];
+
+        for rendering in [m.to_text(), m.to_markdown(), m.to_html()] {
+            assert!(rendering.contains("road 0"), "{rendering}");
+            assert!(rendering.contains("SILENT"), "{rendering}");
+            assert!(
+                rendering.contains("release refused: column \"total\" is used by a view")
+                    || rendering.contains("release refused: column &quot;total&quot;"),
+                "{rendering}"
+            );
+            assert!(rendering.contains("shipping: column"), "{rendering}");
+        }
+        assert!(
+            m.summary().contains(
+                "road 2    0 unaffected, 0 broken loudly, 0 broken silently, 1 releases refused"
+            ),
+            "{}",
+            m.summary()
+        );
+        assert!(
+            m.summary()
+                .contains("road 0    0 unaffected, 0 broken loudly, 1 broken silently"),
+            "{}",
+            m.summary()
+        );
     }
 
     #[test]

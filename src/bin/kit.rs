@@ -51,6 +51,11 @@ enum Command {
         /// migrated-shape.sql (the owner's adaptation). No Rust, no rebuild.
         #[arg(long, env = "SHARED_DB_KIT_SCENARIOS", value_name = "DIR")]
         scenarios: Option<PathBuf>,
+        /// Also ship every scenario to the legacy pair at each state of `kit road` (0 to
+        /// 4), one fresh database each, and add a row per scenario and state: what each
+        /// flow observed, or why the owner's migration was refused there.
+        #[arg(long)]
+        road: bool,
         #[command(flatten)]
         passwords: Passwords,
     },
@@ -101,6 +106,7 @@ async fn main() -> ExitCode {
             markdown,
             html,
             scenarios,
+            road,
             passwords,
         } => {
             if let Some(dir) = &scenarios
@@ -110,7 +116,7 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             let errors = chassis::telemetry::init_with_error_log(true);
-            match run_matrix(database_url, markdown, html, passwords, errors).await {
+            match run_matrix(database_url, markdown, html, road, passwords, errors).await {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::FAILURE,
                 Err(err) => {
@@ -203,13 +209,14 @@ async fn run_matrix(
     database_url: Option<DatabaseUrl>,
     markdown: Option<PathBuf>,
     html: Option<PathBuf>,
+    road: bool,
     passwords: Passwords,
     errors: chassis::telemetry::ErrorLog,
 ) -> anyhow::Result<bool> {
     let agrees = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let verdict = agrees.clone();
     lab::postgres::with_postgres(database_url, |admin, interrupted| async move {
-        let runs = lab::scenario::catalogue().len() as u64 * 2;
+        let runs = matrix::runs(road);
         let bar = indicatif::ProgressBar::new(runs).with_style(
             indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]")
                 .context("progress bar template")?,
@@ -217,7 +224,7 @@ async fn run_matrix(
         let prefix = format!("kit_matrix_{}", std::process::id());
         let databases = Databases::new(admin, &prefix);
         let observed = tokio::select! {
-            observed = matrix::run(&databases, &passwords, &errors, |done, step| {
+            observed = matrix::run(&databases, &passwords, &errors, road, |done, step| {
                 bar.set_position(done);
                 bar.set_message(step.to_owned());
             }) => observed,

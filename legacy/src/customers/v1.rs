@@ -11,10 +11,9 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
 use super::ApiError;
-use super::db::{self, Customer, NewCustomer};
+use super::db::{self, Customer};
 use super::routes::Service;
 use chassis::http::{Json, Path, Query};
-use chassis::validate;
 
 /// What another service may know of a customer.
 #[derive(Debug, Serialize)]
@@ -99,11 +98,7 @@ async fn register(
     State(svc): State<Service>,
     Json(body): Json<Registration>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let new = NewCustomer {
-        name: validate::name(&body.name)?,
-        email: validate::email(&body.email)?,
-        phone: validate::phone(body.phone.as_deref())?,
-    };
+    let new = super::routes::new_customer(&body.name, &body.email, body.phone.as_deref())?;
     let customer = db::insert(&svc.pool, &new).await?;
     Ok((StatusCode::CREATED, Json(CustomerV1::from(customer))))
 }

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         money_in_cents_multiplies_legacy_lifetime_values_by_100_silently,
         status_vocabulary_zeroes_legacy_open_orders_and_lets_the_delete_guard_pass_silently,
         soft_delete_lets_legacy_accept_orders_for_deleted_customers_silently,
+        order_currency_publishes_v2_beside_an_unchanged_v1_and_sums_dollars_into_legacy_euros,
         shipping_a_release_twice_changes_nothing,
         legacy_starts_again_on_a_released_database,
         a_scenario_written_as_a_folder_without_rust_ships_to_both_pairs_as_its_manifest_says,
@@ -45,7 +46,9 @@ struct Run {
     legacy: LegacyApp,
     legacy_before: Observed,
     legacy_after: Observed,
-    _migrated: MigratedApp,
+    migrated: MigratedApp,
+    migrated_before: Observed,
+    migrated_after: Observed,
 }
 
 async fn run(ctx: &TestContext, id: &str) -> Run {
@@ -121,7 +124,9 @@ async fn run_scenario(ctx: &TestContext, scenario: &'static lab::scenario::Scena
         legacy,
         legacy_before,
         legacy_after,
-        _migrated: migrated,
+        migrated,
+        migrated_before,
+        migrated_after,
     }
 }
 
@@ -264,6 +269,58 @@ async fn soft_delete_lets_legacy_accept_orders_for_deleted_customers_silently(ct
     assert!(
         deleted_at_set && orders == 1,
         "an order now belongs to a deleted customer"
+    );
+}
+
+/// The orders team keeps each order in the currency it was paid in. v1's `total` cannot say
+/// "dollars", so the team publishes v2 beside it: v1 answers as before, whole (checked for
+/// every flow in `run`), and v2 says what the customer paid. Legacy has no version to keep.
+async fn order_currency_publishes_v2_beside_an_unchanged_v1_and_sums_dollars_into_legacy_euros(
+    ctx: TestContext,
+) {
+    let run = run(&ctx, "order-currency").await;
+    let newer = |o: &Observed| o[&Flow::OwnerOrders].versions.clone();
+
+    assert_eq!(
+        newer(&run.migrated_before),
+        json!({ "request": "GET /v2/orders/5", "status": 404, "type": "/problems/version-not-published" })
+    );
+    assert_eq!(newer(&run.migrated_after)["status"], 200);
+    // An order paid in dollars, read from the owner's table and from both versions.
+    let (id, paid, booked): (i64, Decimal, Decimal) = sqlx::query_as(
+        "SELECT id, total, total_eur FROM orders.orders WHERE currency = 'USD' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&run.migrated.db)
+    .await
+    .unwrap();
+    assert_ne!(paid, booked);
+    let mut read = Vec::new();
+    for version in ["v1", "v2"] {
+        let url = format!("{}/{version}/orders/{id}", run.migrated.orders);
+        let response = run.migrated.http.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{version}");
+        read.push(response.json::<Value>().await.unwrap());
+    }
+    let (v1, v2) = (&read[0], &read[1]);
+    let decimal = |v: &Value| v.as_str().unwrap().parse::<Decimal>().unwrap();
+    assert_eq!(v2["total"]["currency"], "USD");
+    assert_eq!(decimal(&v2["total"]["amount"]), paid);
+    assert_eq!(decimal(&v2["booked"]["amount"]), booked);
+    assert_eq!(decimal(&v1["total"]), booked, "v1's total is still euros");
+
+    // Legacy: customer 7's orders were paid in dollars; its lifetime value now adds them up
+    // as if they were euros. Both figures are read from the service.
+    let value = |o: &Observed| decimal(&o[&Flow::Profile].value["body"]["lifetime_value"]);
+    assert_eq!(
+        after(&run, Flow::Profile)["status"],
+        200,
+        "no error anywhere"
+    );
+    assert!(
+        value(&run.legacy_after) > value(&run.legacy_before),
+        "{} then {}",
+        value(&run.legacy_before),
+        value(&run.legacy_after)
     );
 }
 

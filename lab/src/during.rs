@@ -210,6 +210,7 @@ mod tests {
             logged: Vec::new(),
             degraded,
             whole: serde_json::Value::Null,
+            versions: serde_json::Value::Null,
         }
     }
 

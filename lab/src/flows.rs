@@ -129,6 +129,10 @@ pub struct Answer {
     /// ([`Flow::REPEATABLE`], the owners' own reads); `null` for the others, whose
     /// requests name other customers and emails in each round.
     pub whole: Value,
+    /// For the owners' own flows on the migrated pair, the newer API version of the same
+    /// resource (`GET /v2/...`): `{"request", "status", "type" | "body"}`. `null` elsewhere.
+    /// A release that publishes a new contract shows here, and only here.
+    pub versions: Value,
 }
 
 impl Answer {
@@ -162,6 +166,11 @@ pub enum Impact {
         expected: String,
         observed: String,
     },
+    /// The v1 answer is the same, whole, and the owner published a newer version of the
+    /// resource beside it: what the newer version answered before, and answers now.
+    ContractChange {
+        published: String,
+    },
 }
 
 impl Impact {
@@ -170,6 +179,7 @@ impl Impact {
             Impact::Unaffected => Outcome::Unaffected,
             Impact::Loud { .. } => Outcome::Loud,
             Impact::Silent { .. } => Outcome::Silent,
+            Impact::ContractChange { .. } => Outcome::ContractChange,
         }
     }
 
@@ -181,15 +191,37 @@ impl Impact {
             Impact::Silent { expected, observed } => {
                 format!("expected {expected}; observed {observed}")
             }
+            Impact::ContractChange { published } => published.clone(),
         }
     }
 }
 
 /// Compares a flow's answers before and after: equal is unaffected, a 5xx is loud, any
-/// other difference is silent.
+/// other difference is silent; equal, with a newer version published beside it, is a
+/// contract change.
 pub fn impact(before: &Answer, after: &Answer) -> Impact {
     if before.value == after.value && before.whole == after.whole {
-        return Impact::Unaffected;
+        if before.versions == after.versions {
+            return Impact::Unaffected;
+        }
+        let request = after.versions["request"]
+            .as_str()
+            .unwrap_or("the newer version");
+        if after.versions["status"] == 200 && before.versions["status"] != 200 {
+            return Impact::ContractChange {
+                published: format!(
+                    "v1 answers as before, whole; {request} was {}, now {}: {}",
+                    summary(&before.versions),
+                    summary(&after.versions),
+                    after.versions["body"]
+                ),
+            };
+        }
+        // The newer version changed some other way: withdrawn, failing, different.
+        return Impact::Silent {
+            expected: format!("{request} {}", summary(&before.versions)),
+            observed: format!("{request} {}", summary(&after.versions)),
+        };
     }
     if before.value == after.value {
         // The business fields held, but the whole response did not: a header, a link,
@@ -414,6 +446,36 @@ impl Probe {
             logged,
             degraded,
             whole,
+            versions: Value::Null,
+        })
+    }
+
+    /// What the newest version of the owner's resource `path` answers beside v1, on the
+    /// migrated pair (whose owners version their API); `null` on legacy. `pick` keeps the
+    /// fields compared.
+    async fn newer_version(
+        &self,
+        base: &str,
+        path: &str,
+        pick: impl Fn(&Value) -> Value,
+    ) -> anyhow::Result<Value> {
+        if self.pair != Pair::Migrated {
+            return Ok(Value::Null);
+        }
+        let url = format!("{base}/v2{path}");
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let request = format!("GET /v2{path}");
+        Ok(if status >= 400 {
+            json!({ "request": request, "status": status, "type": body["type"] })
+        } else {
+            json!({ "request": request, "status": status, "body": pick(&body) })
         })
     }
 
@@ -563,7 +625,11 @@ impl Probe {
                 json!([c["id"], c["name"], c["email"], c["phone"], c["status"]])
             })
             .await?;
-        seen.insert(Flow::OwnerCustomers, both(list, one));
+        let mut owner = both(list, one);
+        owner.versions = self
+            .newer_version(customers, "/customers/9", |c| c.clone())
+            .await?;
+        seen.insert(Flow::OwnerCustomers, owner);
         let list = self
             .answer(
                 Method::GET,
@@ -594,7 +660,15 @@ impl Probe {
                 |o| json!([o["id"], o["customer_id"], o["status"], o["total"]]),
             )
             .await?;
-        seen.insert(Flow::OwnerOrders, both(both(list, one), patched));
+        let mut owner = both(both(list, one), patched);
+        owner.versions = self
+            .newer_version(
+                orders,
+                "/orders/5",
+                |o| json!({ "total": o["total"], "booked": o["booked"] }),
+            )
+            .await?;
+        seen.insert(Flow::OwnerOrders, owner);
         // These requests name another customer or email in each round: their answers are
         // compared as projected, not whole.
         for flow in [
@@ -642,6 +716,7 @@ fn both(first: Answer, second: Answer) -> Answer {
         logged,
         degraded: first.degraded || second.degraded,
         whole: json!([first.whole, second.whole]),
+        versions: Value::Null,
     }
 }
 
@@ -655,6 +730,7 @@ mod tests {
             logged: Vec::new(),
             degraded: false,
             whole: Value::Null,
+            versions: Value::Null,
         }
     }
 
@@ -731,8 +807,13 @@ mod tests {
                 .keys()
                 .chain(scenario.migrated.flows.keys())
             {
+                // The consumer flows, and the releasing owner's own (where a contract
+                // change shows).
                 assert!(
-                    Flow::CONSUMER.iter().any(|f| f.id() == id),
+                    Flow::CONSUMER
+                        .into_iter()
+                        .chain([Flow::owner_of(&scenario.owner)])
+                        .any(|f| f.id() == id),
                     "{}: unknown flow {id}",
                     scenario.id
                 );

@@ -12,8 +12,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 /// How a pair takes a scenario, as a manifest states it and a run observes it. A manifest
-/// may state any of them for either pair; a run observes only the first three, and
-/// `control` and `contract-change` are observed as `unaffected` consumer flows.
+/// may state any of them for either pair; a run observes `control` as `unaffected`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
@@ -42,11 +41,12 @@ impl Outcome {
         }
     }
 
-    /// What a run observes of a flow stated so: a control and a contract change leave
-    /// the consumer's flows as they were.
+    /// What a run observes of a flow stated so: a control leaves every flow as it was. A
+    /// contract change leaves the consumer's flows as they were, and shows on the owner's
+    /// own flow, where the newer version is published beside v1.
     pub fn observed(self) -> Self {
         match self {
-            Self::Control | Self::ContractChange => Self::Unaffected,
+            Self::Control => Self::Unaffected,
             other => other,
         }
     }
@@ -366,13 +366,14 @@ mod tests {
                     .values()
                     .map(|o| o.observed())
                     .max_by_key(|o| match o {
-                        Outcome::Loud => 2,
-                        Outcome::Silent => 1,
+                        Outcome::Loud => 3,
+                        Outcome::Silent => 2,
+                        Outcome::ContractChange => 1,
                         _ => 0,
                     })
                     .unwrap_or(Outcome::Unaffected);
-                // The pair's outcome is its worst flow's; a control or a contract change
-                // breaks no flow.
+                // The pair's outcome is its worst flow's; a control breaks no flow, and a
+                // contract change shows on the owner's own flow alone.
                 assert_eq!(worst, expected.outcome.observed(), "{at}");
                 for (flow, outcome) in &expected.flows {
                     if *outcome == Outcome::Loud {
@@ -380,6 +381,12 @@ mod tests {
                             expected.sqlstate_of(flow).is_some(),
                             "{at}: the loud flow {flow} names its SQLSTATE"
                         );
+                    }
+                }
+                for (flow, outcome) in &expected.flows {
+                    // A new version is the releasing owner's to publish.
+                    if *outcome == Outcome::ContractChange {
+                        assert_eq!(*flow, format!("owner_{}", scenario.owner), "{at}");
                     }
                 }
                 for flow in expected.sqlstates.keys() {

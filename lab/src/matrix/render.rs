@@ -167,7 +167,7 @@ impl Matrix {
         self.cells.iter().filter(|c| c.impact != Impact::Unaffected)
     }
 
-    fn counts(&self, pair: Pair) -> (usize, usize, usize) {
+    fn counts(&self, pair: Pair) -> (usize, usize, usize, usize) {
         let of = |outcome| {
             self.cells
                 .iter()
@@ -178,6 +178,7 @@ impl Matrix {
             of(Outcome::Unaffected),
             of(Outcome::Loud),
             of(Outcome::Silent),
+            of(Outcome::ContractChange),
         )
     }
 
@@ -185,10 +186,15 @@ impl Matrix {
     pub fn summary(&self) -> String {
         let mut out = String::new();
         for pair in [Pair::Legacy, Pair::Migrated] {
-            let (ok, loud, silent) = self.counts(pair);
+            let (ok, loud, silent, published) = self.counts(pair);
+            let published = if published == 0 {
+                String::new()
+            } else {
+                format!(", {published} new API versions published beside v1")
+            };
             let _ = writeln!(
                 out,
-                "{:<8}  {ok} unaffected, {loud} broken loudly, {silent} broken silently",
+                "{:<8}  {ok} unaffected, {loud} broken loudly, {silent} broken silently{published}",
                 pair_name(pair)
             );
         }
@@ -294,6 +300,7 @@ impl Matrix {
                     .into_iter()
                     .map(|impact| match impact {
                         Impact::Unaffected => "✅ ok".to_owned(),
+                        Impact::ContractChange { .. } => format!("🆕 {}", short_cell(impact)),
                         _ => format!("**{}**", short_cell(impact)),
                     })
                     .collect(),
@@ -379,8 +386,8 @@ impl Matrix {
                 let class = match impact.outcome() {
                     Outcome::Loud => "loud",
                     Outcome::Silent => "silent",
-                    // A run observes a flow as one of the three; these never come out.
-                    Outcome::Unaffected | Outcome::Control | Outcome::ContractChange => "ok",
+                    Outcome::ContractChange => "contract",
+                    Outcome::Unaffected | Outcome::Control => "ok",
                 };
                 let _ = write!(
                     rows,
@@ -467,6 +474,7 @@ tr.migrated td, tr.migrated th {{ border-bottom: 3px solid #333; }}
 td.ok {{ background: #d9f2d9; }}
 td.loud {{ background: #f8c4c4; font-weight: bold; }}
 td.silent {{ background: #ffe08a; font-weight: bold; }}
+td.contract {{ background: #d9e8f7; }}
 td.refused {{ background: #dde4f0; }}
 tr.road th, tr.road td {{ font-size: 90%; }}
 pre {{ background: #f4f4f4; padding: 1rem; }}
@@ -555,7 +563,8 @@ fn road_cells_html(road: &RoadRow) -> String {
                 let class = match impact.outcome() {
                     Outcome::Loud => "loud",
                     Outcome::Silent => "silent",
-                    Outcome::Unaffected | Outcome::Control | Outcome::ContractChange => "ok",
+                    Outcome::ContractChange => "contract",
+                    Outcome::Unaffected | Outcome::Control => "ok",
                 };
                 format!(
                     "<td class=\"{class}\" title=\"{}\">{}</td>",
@@ -597,6 +606,7 @@ fn short_cell(impact: &Impact) -> String {
         } => format!("LOUD {sqlstate}"),
         Impact::Loud { .. } => "LOUD".to_owned(),
         Impact::Silent { .. } => "SILENT".to_owned(),
+        Impact::ContractChange { .. } => "new version".to_owned(),
     }
 }
 

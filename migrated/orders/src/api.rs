@@ -1,4 +1,4 @@
-//! The orders API, version 1: its routes, and what every handler shares. An order shows its
+//! The orders API, version 1 and the v2 read a release may publish: its routes, and what every handler shares. An order shows its
 //! customer's name and email, fetched from the customers API (one batch call per page).
 //! Reads degrade when customers cannot answer ([`reads`]); writes that need a confirmed
 //! customer fail closed ([`writes`]). What goes over the wire is in [`wire`], and the
@@ -17,7 +17,7 @@ use sqlx::PgPool;
 
 use crate::db::Order;
 use crate::{AppState, CustomersClient};
-use reads::{health, list, order_stats, show};
+use reads::{health, list, order_stats, show, show_v2};
 use wire::Customers;
 use writes::{create, guest_checkout, remove, update};
 
@@ -48,6 +48,8 @@ pub fn router(state: AppState) -> Router {
             .route("/v1/orders/{id}", get(show).patch(update).delete(remove))
             .route("/v1/guest-checkouts", post(guest_checkout))
             .route("/v1/order-stats/{customer_id}", get(order_stats))
+            // v2 beside v1: published by a release of this team's (its shape's `orders_v2`).
+            .route("/v2/orders/{id}", get(show_v2))
             .route_layer(from_fn_with_state(xml_root as RootOf, negotiate))
             .route("/health", get(health))
             .route("/openapi.json", get(crate::openapi::serve))

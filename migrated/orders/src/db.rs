@@ -63,6 +63,45 @@ pub async fn find(pool: &PgPool, id: i64) -> sqlx::Result<Option<Order>> {
     .await
 }
 
+/// An order as API v2 reads it: the amount in the currency it was paid in, and its value
+/// booked in euros. Only a release that publishes v2 gives its shape
+/// (`orders_shape.orders_v2`); before one, [`find_v2`] says so.
+#[derive(Debug, Clone, FromRow)]
+pub struct OrderV2 {
+    pub id: i64,
+    pub customer_id: i64,
+    pub status: String,
+    pub amount: Decimal,
+    pub currency: String,
+    pub total_eur: Decimal,
+    pub created_at: OffsetDateTime,
+}
+
+/// Whether this database's release publishes API v2 (its shape has `orders_v2`).
+#[derive(Debug)]
+pub enum V2<T> {
+    Published(T),
+    NotPublished,
+}
+
+/// Order `id` as v2 reads it, or [`V2::NotPublished`] when no release has published v2:
+/// the view is what a release adds, so its absence (42P01) is an answer, not a failure.
+#[tracing::instrument(skip(pool))]
+pub async fn find_v2(pool: &PgPool, id: i64) -> sqlx::Result<V2<Option<OrderV2>>> {
+    let found = sqlx::query_as(
+        "SELECT id, customer_id, status, amount, currency, total_eur, created_at
+         FROM orders_shape.orders_v2 WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await;
+    match found {
+        Ok(order) => Ok(V2::Published(order)),
+        Err(err) if chassis::db::sqlstate(&err).as_deref() == Some("42P01") => Ok(V2::NotPublished),
+        Err(err) => Err(err),
+    }
+}
+
 #[tracing::instrument(skip(conn))]
 pub async fn insert(
     conn: &mut PgConnection,

@@ -13,6 +13,8 @@ use chassis::validate::Invalid;
 pub enum ApiError {
     #[error("order {0} not found")]
     NotFound(i64),
+    #[error("API version {0} is not published by this database's release")]
+    VersionNotPublished(&'static str),
     #[error("invalid {0}")]
     Invalid(#[from] Invalid),
     #[error("invalid query: {0}")]
@@ -47,6 +49,8 @@ impl ApiError {
         match self {
             Self::NotFound(id) => Problem::new(StatusCode::NOT_FOUND, "order-not-found", "Order not found")
                 .detail(format!("There is no order {id}.")),
+            Self::VersionNotPublished(version) => Problem::new(StatusCode::NOT_FOUND, "version-not-published", "API version not published")
+                .detail(format!("The orders team has not published API {version} yet; use v1.")),
             Self::Invalid(invalid) => Problem::new(unprocessable, "validation", "Invalid order")
                 .detail(invalid.to_string())
                 .with("field", invalid.field),

@@ -109,6 +109,9 @@ shared_problems! {
     OrderNotFound {
         404: "There is no such order: `/problems/order-not-found`.",
     }
+    OrderNotFoundOrNoV2 {
+        404: "There is no such order (`/problems/order-not-found`), or no release has published v2 yet (`/problems/version-not-published`).",
+    }
 }
 
 /// The health check's answer.
@@ -197,6 +200,7 @@ pub(crate) fn money_input() -> Object {
         api::reads::list,
         api::writes::create,
         api::reads::show,
+        api::reads::show_v2,
         api::writes::update,
         api::writes::remove,
         api::writes::guest_checkout,

@@ -8,11 +8,13 @@ use axum::response::{IntoResponse, Response};
 use chassis::http::page::PageParams;
 use chassis::http::{Json, Path, Query, RequestId};
 
-use super::wire::{Link, ListParams, OrderBody, OrderPage, OrderStatsBody, PageLinks};
+use super::wire::{Link, ListParams, OrderBody, OrderPage, OrderStatsBody, OrderV2Body, PageLinks};
 use super::{STATUSES, Service, customers_of, with_warning};
 use crate::db;
 use crate::error::ApiError;
-use crate::openapi::{Always, DatabaseDown, InvalidId, OrderNotFound, Problem};
+use crate::openapi::{
+    Always, DatabaseDown, InvalidId, OrderNotFound, OrderNotFoundOrNoV2, Problem,
+};
 
 /// A page of orders, each with its customer
 ///
@@ -128,6 +130,45 @@ pub(super) async fn show(
         &customers,
         ([(header::ETAG, tag)], Json(body)),
     ))
+}
+
+/// One order in API v2: the amount in its currency
+///
+/// Published by the orders team's release that keeps each order's currency
+/// (`order-currency`); until a release publishes it, `/problems/version-not-published`.
+/// v1 keeps its meaning: its `total` is v2's `booked` amount, in euros.
+#[utoipa::path(
+    get,
+    path = "/v2/orders/{id}",
+    operation_id = "getOrderV2",
+    tag = "orders",
+    params(("id" = i64, Path, description = "The order's id.")),
+    responses(
+        (status = 200, description = "The order.", body = OrderV2Body, headers(
+            ("ETag" = String, description = "The representation's validator."),
+        )),
+        (status = 304, description = "The client's copy is current.", headers(
+            ("ETag" = String, description = "The representation's validator."),
+        )),
+        InvalidId, OrderNotFoundOrNoV2, Always, DatabaseDown,
+    ),
+)]
+pub(super) async fn show_v2(
+    State(state): State<Service>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let order = match db::find_v2(&state.pool, id).await? {
+        db::V2::Published(order) => order.ok_or(ApiError::NotFound(id))?,
+        db::V2::NotPublished => return Err(ApiError::VersionNotPublished("v2")),
+    };
+    let body = OrderV2Body::from(order);
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let tag = chassis::http::conditional::etag_of(&bytes);
+    if chassis::http::conditional::not_modified(&headers, &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(([(header::ETAG, tag)], Json(body)).into_response())
 }
 
 /// A customer's order figures

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::customers_client::CustomerRef;
-use crate::db::Order;
+use crate::db::{Order, OrderV2};
 
 /// A link to a related resource.
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,6 +96,75 @@ impl OrderBody {
                 },
                 customer: Link {
                     href: format!("{customers_base}/v1/customers/{}", order.customer_id),
+                },
+            },
+        }
+    }
+}
+
+/// An amount of money in a currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Money {
+    #[schema(schema_with = crate::openapi::money)]
+    pub(super) amount: Decimal,
+    /// ISO 4217.
+    #[schema(example = "USD", pattern = "^[A-Z]{3}$")]
+    pub(super) currency: String,
+}
+
+/// Where a v2 order's related resources are.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct OrderV2Links {
+    /// This order.
+    #[serde(rename = "self")]
+    pub(super) self_: Link,
+    /// The same order in API v1, whose `total` is the booked value in euros.
+    pub(super) v1: Link,
+}
+
+/// An order in API v2: what the customer paid, in the currency they paid it in, and the
+/// value booked in euros (what v1 calls `total`). No customer details: a client that needs
+/// them asks the customers service.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OrderV2)]
+pub(super) struct OrderV2Body {
+    #[schema(example = 1)]
+    pub(super) id: i64,
+    #[schema(example = 7)]
+    pub(super) customer_id: i64,
+    #[schema(schema_with = crate::openapi::order_status)]
+    pub(super) status: String,
+    /// What the customer paid.
+    pub(super) total: Money,
+    /// The order's value booked in euros.
+    pub(super) booked: Money,
+    /// When the order was placed (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub(super) created_at: time::OffsetDateTime,
+    pub(super) _links: OrderV2Links,
+}
+
+impl From<OrderV2> for OrderV2Body {
+    fn from(order: OrderV2) -> Self {
+        Self {
+            id: order.id,
+            customer_id: order.customer_id,
+            status: order.status,
+            total: Money {
+                amount: order.amount,
+                currency: order.currency,
+            },
+            booked: Money {
+                amount: order.total_eur,
+                currency: "EUR".to_owned(),
+            },
+            created_at: order.created_at,
+            _links: OrderV2Links {
+                self_: Link {
+                    href: format!("/v2/orders/{}", order.id),
+                },
+                v1: Link {
+                    href: format!("/v1/orders/{}", order.id),
                 },
             },
         }

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         status_vocabulary_zeroes_legacy_open_orders_and_lets_the_delete_guard_pass_silently,
         soft_delete_lets_legacy_accept_orders_for_deleted_customers_silently,
         order_currency_publishes_v2_beside_an_unchanged_v1_and_sums_dollars_into_legacy_euros,
+        uuid_ids_are_refused_by_legacy_s_cross_team_foreign_key_and_ship_in_migrated,
         shipping_a_release_twice_changes_nothing,
         legacy_starts_again_on_a_released_database,
         a_scenario_written_as_a_folder_without_rust_ships_to_both_pairs_as_its_manifest_says,
@@ -83,15 +84,21 @@ async fn run_scenario(ctx: &TestContext, scenario: &'static lab::scenario::Scena
         "/problems/customer-has-open-orders"
     );
 
-    let shipped = (
-        pairs::ship(Pair::Legacy, &legacy.database.url, scenario)
-            .await
-            .unwrap(),
-        pairs::ship(Pair::Migrated, &migrated.database.url, scenario)
-            .await
-            .unwrap(),
-    );
-    assert_eq!(shipped, (Applied::Now, Applied::Now));
+    // Each release ships, or is refused by the database, as the manifest says.
+    for (pair, url) in [
+        (Pair::Legacy, &legacy.database.url),
+        (Pair::Migrated, &migrated.database.url),
+    ] {
+        let shipped = pairs::ship(pair, url, scenario).await;
+        let refused = shipped.as_ref().err().map(matrix::Refusal::of);
+        if let Some(contradiction) = matrix::refusal_contradiction(scenario, pair, refused.as_ref())
+        {
+            panic!("{contradiction}");
+        }
+        if let Ok(applied) = shipped {
+            assert_eq!(applied, Applied::Now, "{id} · {pair:?}");
+        }
+    }
     // No wait: the release replaced the owner's shape in the transaction that `ship`
     // committed, so the next request goes through the new shape.
     let legacy_after = legacy_probe.observe(2).await.unwrap();
@@ -322,6 +329,40 @@ async fn order_currency_publishes_v2_beside_an_unchanged_v1_and_sums_dollars_int
         value(&run.legacy_before),
         value(&run.legacy_after)
     );
+}
+
+/// The customers team moves its key to UUIDs. In legacy the orders table's foreign key
+/// holds on to the old key: the database refuses the release (checked in `run`), and
+/// nothing of it remains. In migrated the owner ships it; every flow answers as before.
+async fn uuid_ids_are_refused_by_legacy_s_cross_team_foreign_key_and_ship_in_migrated(
+    ctx: TestContext,
+) {
+    let run = run(&ctx, "uuid-ids").await;
+    let key_type = |db: &sqlx::PgPool, table: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_constraint c
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+                 WHERE c.conrelid = $1::regclass AND c.contype = 'p'",
+            )
+            .bind(table)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+
+    assert_eq!(key_type(&run.legacy.db, "customers").await, "bigint");
+    assert_eq!(
+        key_type(&run.migrated.db, "customers.customers").await,
+        "uuid"
+    );
+    let legacy_releases: i64 = sqlx::query_scalar("SELECT count(*) FROM schema_releases")
+        .fetch_one(&run.legacy.db)
+        .await
+        .unwrap();
+    assert_eq!(legacy_releases, 0, "a refused release is not recorded");
 }
 
 async fn shipping_a_release_twice_changes_nothing(ctx: TestContext) {

@@ -68,11 +68,67 @@ impl Cell {
     }
 }
 
+/// A release the database refused: the whole error, and the SQLSTATE it ended with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub error: String,
+    pub sqlstate: Option<String>,
+}
+
+impl Refusal {
+    pub fn of(err: &anyhow::Error) -> Self {
+        Self {
+            error: format!("{err:#}"),
+            sqlstate: err
+                .chain()
+                .find_map(|e| e.downcast_ref::<sqlx::Error>())
+                .and_then(chassis::db::sqlstate),
+        }
+    }
+
+    /// Short enough for a cell: the innermost cause, and its SQLSTATE.
+    pub fn cell(&self) -> String {
+        let cause = self.error.rsplit(": ").next().unwrap_or(&self.error).trim();
+        match &self.sqlstate {
+            Some(sqlstate) => format!("release refused ({sqlstate}): {cause}"),
+            None => format!("release refused: {cause}"),
+        }
+    }
+}
+
+/// Why `pair`'s release of `scenario` (refused as `refused` says) contradicts the manifest,
+/// if it does: a refusal it did not state, a stated one that shipped, or another SQLSTATE.
+pub fn refusal_contradiction(
+    scenario: &Scenario,
+    pair: Pair,
+    refused: Option<&Refusal>,
+) -> Option<String> {
+    let expected = pair.expected(scenario);
+    let at = format!("{} · {}", scenario.id, pair_name(pair));
+    match (expected.outcome == Outcome::Refused, refused) {
+        (false, None) => None,
+        (false, Some(refusal)) => Some(format!(
+            "{at}: expected {}, observed {}",
+            expected.outcome.as_str(),
+            refusal.error
+        )),
+        (true, None) => Some(format!("{at}: expected release refused, observed shipped")),
+        (true, Some(refusal)) if refusal.sqlstate != expected.sqlstate => Some(format!(
+            "{at}: expected release refused with SQLSTATE {}, observed {}",
+            expected.sqlstate.as_deref().unwrap_or("none"),
+            refusal.error
+        )),
+        (true, Some(_)) => None,
+    }
+}
+
 /// What a pair's consumers got while one scenario's release shipped.
 #[derive(Debug, Clone)]
 pub struct During {
     pub scenario: &'static Scenario,
     pub pair: Pair,
+    /// Why the database refused the release, if it did (then nothing changed).
+    pub refused: Option<Refusal>,
     pub tally: Tally,
 }
 
@@ -156,14 +212,16 @@ pub async fn run(
         for pair in [Pair::Legacy, Pair::Migrated] {
             let run = format!("{} · {}", scenario.id, pair_name(pair));
             let phase = |phase: Phase| format!("{run} · {}", phase.as_str());
-            let (row, tally) = observe(databases, passwords, errors, scenario, pair, |p| {
-                progress(done, &phase(p));
-            })
-            .await?;
+            let (row, tally, refused) =
+                observe(databases, passwords, errors, scenario, pair, |p| {
+                    progress(done, &phase(p));
+                })
+                .await?;
             cells.extend(row);
             during.push(During {
                 scenario,
                 pair,
+                refused,
                 tally,
             });
             done += 1;
@@ -229,7 +287,7 @@ async fn observe(
     scenario: &'static Scenario,
     pair: Pair,
     mut phase: impl FnMut(Phase),
-) -> anyhow::Result<(Vec<Cell>, Tally)> {
+) -> anyhow::Result<(Vec<Cell>, Tally, Option<Refusal>)> {
     let database = databases.fresh(&pairs::template(pair, passwords)).await?;
     let url = database.url.clone();
     // The matrix observes releases, not the network: a patient policy keeps a busy
@@ -245,8 +303,10 @@ async fn observe(
     phase(Phase::Before);
     let before = probe.observe(1).await?;
     phase(Phase::During);
-    let ship = pairs::ship(pair, &url, scenario);
-    let (_, tally) = during::under_load(&probe, &before, Load::MATRIX, ship).await?;
+    // A release the database refuses is an observation, not a failure of the run.
+    let ship = async { Ok(pairs::ship(pair, &url, scenario).await) };
+    let (shipped, tally) = during::under_load(&probe, &before, Load::MATRIX, ship).await?;
+    let refused = shipped.err().map(|err| Refusal::of(&err));
     phase(Phase::After);
     // No wait: the release replaced the owner's shape in the transaction that `ship`
     // committed, so the next request goes through the new shape.
@@ -263,7 +323,7 @@ async fn observe(
             })
         })
         .collect();
-    Ok((cells, tally))
+    Ok((cells, tally, refused))
 }
 
 mod render;
@@ -284,6 +344,7 @@ mod tests {
             during: vec![During {
                 scenario,
                 pair: Pair::Legacy,
+                refused: None,
                 tally: Tally {
                     requests: 90,
                     failed: 44,

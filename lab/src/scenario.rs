@@ -28,6 +28,9 @@ pub enum Outcome {
     /// version, v1 keeps its behaviour, and the consumer moves on its own schedule. Its
     /// consumer flows (on v1) are unaffected.
     ContractChange,
+    /// The database refuses the release (its SQLSTATE in `sqlstate`): something of another
+    /// team's holds on to what the owner changes. Nothing changed; the owner cannot ship.
+    Refused,
 }
 
 impl Outcome {
@@ -38,6 +41,7 @@ impl Outcome {
             Self::Silent => "broken silently",
             Self::Control => "control",
             Self::ContractChange => "contract change",
+            Self::Refused => "release refused",
         }
     }
 
@@ -361,6 +365,13 @@ mod tests {
                 ("migrated", &scenario.migrated),
             ] {
                 let at = format!("{} · {pair}", scenario.id);
+                // A refused release changes nothing: no flow to name, and the SQLSTATE the
+                // database refused it with.
+                if expected.outcome == Outcome::Refused {
+                    assert!(expected.flows.is_empty(), "{at}");
+                    assert!(expected.sqlstate.is_some(), "{at}: names its SQLSTATE");
+                    continue;
+                }
                 let worst = expected
                     .flows
                     .values()

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use kit::road::State;
 
-use super::{COLUMNS, Cell, Matrix, RoadRow};
+use super::{COLUMNS, Cell, Matrix, Refusal, RoadRow};
 use crate::during::{Load, Tally};
 use crate::flows::{Flow, Impact};
 use crate::pairs::pair_name;
@@ -15,7 +15,19 @@ use crate::scenario::{Outcome, Pair, Scenario};
 impl Matrix {
     /// Every cell that contradicts its scenario's manifest.
     pub fn contradictions(&self) -> Vec<String> {
-        self.cells.iter().filter_map(Cell::contradiction).collect()
+        self.during
+            .iter()
+            .filter_map(|d| super::refusal_contradiction(d.scenario, d.pair, d.refused.as_ref()))
+            .chain(self.cells.iter().filter_map(Cell::contradiction))
+            .collect()
+    }
+
+    /// Why the database refused `pair`'s release of `scenario`, if it did.
+    fn refusal(&self, scenario: &Scenario, pair: Pair) -> Option<&Refusal> {
+        self.during
+            .iter()
+            .find(|d| d.scenario.id == scenario.id && d.pair == pair)
+            .and_then(|d| d.refused.as_ref())
     }
 
     /// The legacy consumer flows that no scenario broke (the catalogue should leave none).
@@ -42,6 +54,7 @@ impl Matrix {
                             .iter()
                             .filter(|c| c.scenario.id == scenario.id && c.pair == pair)
                             .collect(),
+                        self.refusal(scenario, pair),
                     )
                 };
                 std::iter::once(pair(Pair::Legacy))
@@ -192,9 +205,15 @@ impl Matrix {
             } else {
                 format!(", {published} new API versions published beside v1")
             };
+            let refused = self
+                .during
+                .iter()
+                .filter(|d| d.pair == pair && d.refused.is_some())
+                .count();
             let _ = writeln!(
                 out,
-                "{:<8}  {ok} unaffected, {loud} broken loudly, {silent} broken silently{published}",
+                "{:<8}  {ok} unaffected, {loud} broken loudly, {silent} broken silently{published}, \
+                 {refused} releases refused",
                 pair_name(pair)
             );
         }
@@ -311,7 +330,7 @@ impl Matrix {
                 }
             };
             let during = match &row {
-                Row::Pair(pair, _) => match self.during(scenario, *pair) {
+                Row::Pair(pair, ..) => match self.during(scenario, *pair) {
                     Some(tally) if tally.clean() => format!("✅ {}", tally.short()),
                     Some(tally) => format!("**{}**", tally.short()),
                     None => "–".to_owned(),
@@ -375,20 +394,23 @@ impl Matrix {
                 row.label()
             );
             let pair = match &row {
-                Row::Pair(pair, _) => *pair,
+                Row::Pair(pair, ..) => *pair,
                 Row::Road(road) => {
                     let _ = write!(rows, "{}", road_cells_html(road));
                     rows.push_str("<td>–</td></tr>\n");
                     continue;
                 }
             };
+            if let Row::Pair(_, _, Some(refusal)) = &row {
+                let _ = write!(
+                    rows,
+                    "<td class=\"refused\" colspan=\"{COLUMNS}\" title=\"{}\">{}</td>",
+                    escape(&refusal.error),
+                    escape(&refusal.cell())
+                );
+            }
             for impact in row.impacts().unwrap_or_default() {
-                let class = match impact.outcome() {
-                    Outcome::Loud => "loud",
-                    Outcome::Silent => "silent",
-                    Outcome::ContractChange => "contract",
-                    Outcome::Unaffected | Outcome::Control => "ok",
-                };
+                let class = css_class(impact.outcome());
                 let _ = write!(
                     rows,
                     "<td class=\"{class}\" title=\"{}\">{}</td>",
@@ -504,21 +526,23 @@ dd {{ margin: 0 0 1rem 2rem; }}
 
 /// One row of the table: a pair's cells, or the legacy pair's at one road state.
 enum Row<'a> {
-    Pair(Pair, Vec<&'a Cell>),
+    /// A pair's cells, and why its release was refused, if it was (the cells then show
+    /// that nothing changed).
+    Pair(Pair, Vec<&'a Cell>, Option<&'a Refusal>),
     Road(&'a RoadRow),
 }
 
 impl Row<'_> {
     fn label(&self) -> String {
         match self {
-            Row::Pair(pair, _) => pair_name(*pair).to_owned(),
+            Row::Pair(pair, ..) => pair_name(*pair).to_owned(),
             Row::Road(road) => road.label(),
         }
     }
 
     fn class(&self) -> &'static str {
         match self {
-            Row::Pair(pair, _) => pair_name(*pair),
+            Row::Pair(pair, ..) => pair_name(*pair),
             Row::Road(_) => "road",
         }
     }
@@ -526,7 +550,8 @@ impl Row<'_> {
     /// Each column's impact, or why the release was refused.
     fn impacts(&self) -> Result<Vec<&Impact>, String> {
         match self {
-            Row::Pair(_, cells) => Ok(cells.iter().map(|c| &c.impact).collect()),
+            Row::Pair(_, _, Some(refusal)) => Err(refusal.cell()),
+            Row::Pair(_, cells, None) => Ok(cells.iter().map(|c| &c.impact).collect()),
             Row::Road(road) => match &road.shipped {
                 Ok(impacts) => Ok(impacts.iter().map(|(_, impact)| impact).collect()),
                 Err(_) => Err(road.refused().unwrap_or_default()),
@@ -536,7 +561,7 @@ impl Row<'_> {
 
     fn during_cell(&self, matrix: &Matrix, scenario: &Scenario) -> String {
         match self {
-            Row::Pair(pair, _) => matrix.during_cell(scenario, *pair),
+            Row::Pair(pair, ..) => matrix.during_cell(scenario, *pair),
             Row::Road(_) => "–".to_owned(),
         }
     }
@@ -560,12 +585,7 @@ fn road_cells_html(road: &RoadRow) -> String {
         Ok(impacts) => impacts
             .iter()
             .map(|(_, impact)| {
-                let class = match impact.outcome() {
-                    Outcome::Loud => "loud",
-                    Outcome::Silent => "silent",
-                    Outcome::ContractChange => "contract",
-                    Outcome::Unaffected | Outcome::Control => "ok",
-                };
+                let class = css_class(impact.outcome());
                 format!(
                     "<td class=\"{class}\" title=\"{}\">{}</td>",
                     escape(&impact.detail()),
@@ -607,6 +627,17 @@ fn short_cell(impact: &Impact) -> String {
         Impact::Loud { .. } => "LOUD".to_owned(),
         Impact::Silent { .. } => "SILENT".to_owned(),
         Impact::ContractChange { .. } => "new version".to_owned(),
+    }
+}
+
+/// The HTML class of a cell that observed `outcome`.
+fn css_class(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Loud => "loud",
+        Outcome::Silent => "silent",
+        Outcome::ContractChange => "contract",
+        Outcome::Refused => "refused",
+        Outcome::Unaffected | Outcome::Control => "ok",
     }
 }
 

@@ -1,0 +1,3 @@
+-- The team's queries still know a customer by its number, as `id`.
+CREATE VIEW customers_shape.customers AS
+    SELECT number AS id, name, email, phone, status, created_at FROM customers;

@@ -354,6 +354,19 @@ async fn reset_statements(database: &TestDatabase) {
         .unwrap();
 }
 
+/// The foreign keys into the customers table, wherever it is, and whether each is validated.
+async fn keys_into_customers(database: &TestDatabase) -> Vec<(String, bool)> {
+    let mut conn = admin(&database.url).await;
+    sqlx::query_as(
+        "SELECT conname::text, convalidated FROM pg_constraint WHERE contype = 'f'
+         AND confrelid = (SELECT oid FROM pg_class WHERE relname = 'customers' AND relkind = 'r')
+         ORDER BY conname",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
+}
+
 async fn one_database_walks_from_state_0_to_4_and_back_and_answers_alike_at_each(ctx: TestContext) {
     let database = ctx.database(&support::LEGACY).await;
     let admin_url = database.url.expose();
@@ -394,6 +407,8 @@ async fn one_database_walks_from_state_0_to_4_and_back_and_answers_alike_at_each
         couplings.push((to.number(), coupling(&database).await));
     }
     let open_at_4 = verify(&database, &manifest(&database.name), &passwords()).await;
+    // The orders table's key into customers is a wall the walls alone would leave.
+    assert_eq!(keys_into_customers(&database).await, []);
 
     for to in [
         State::Api,
@@ -404,6 +419,11 @@ async fn one_database_walks_from_state_0_to_4_and_back_and_answers_alike_at_each
         go(&database, to).await;
     }
     let after = support::privileges::snapshot(&admin_url, &database.name).await;
+    // Back, and checked again: no row written on the road refers to a customer gone.
+    assert_eq!(
+        keys_into_customers(&database).await,
+        [("orders_customer_id_fkey".to_owned(), true)]
+    );
 
     eprintln!(
         "road walk: open walls at state 0: {}; at state 4: {open_at_4:?}",

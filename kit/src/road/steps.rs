@@ -354,7 +354,84 @@ fn homes_path(manifest: &Manifest) -> String {
     format!("\"$user\", public, {}", homes.join(", "))
 }
 
+/// Where state 4 keeps the foreign keys it drops between owners, for the way back.
+const KEPT_KEYS: &str = "kit_road.foreign_keys";
+
+/// `ARRAY[to_regclass(..), ..]` of `tables`, for a plan that runs before they move.
+fn regclasses(tables: &[String]) -> String {
+    let each: Vec<String> = tables
+        .iter()
+        .map(|t| format!("to_regclass({})", literal(t)))
+        .collect();
+    format!("ARRAY[{}]::regclass[]", each.join(", "))
+}
+
+/// State 4's first step: every foreign key from one owner's table to another's is dropped,
+/// its definition kept in [`KEPT_KEYS`]. Such a key is a wall the walls do not remove: the
+/// referenced owner cannot change its key (a type, a primary key) without the referencing
+/// team, and a row of one team is checked against the other's table. From state 3 on, the
+/// consumer checks through the owner's API instead.
+fn foreign_keys_out(out: &mut Vec<Statement>, manifest: &Manifest) {
+    let crossing: Vec<String> = manifest
+        .services
+        .iter()
+        .map(|service| {
+            let others: Vec<String> = manifest
+                .services
+                .iter()
+                .filter(|o| o.name != service.name)
+                .flat_map(|o| owned_tables(manifest, o))
+                .collect();
+            format!(
+                "(c.conrelid = ANY({}) AND c.confrelid = ANY({}))",
+                regclasses(&owned_tables(manifest, service)),
+                regclasses(&others)
+            )
+        })
+        .collect();
+    if crossing.is_empty() {
+        return;
+    }
+    out.push(Statement {
+        why: "state 4: foreign keys between owners go (each team's API checks what they \
+              checked); kept in kit_road.foreign_keys for the way back",
+        sql: format!(
+            "DO $kit$ DECLARE fk record; BEGIN \
+             PERFORM set_config('search_path', 'pg_catalog', true); \
+             CREATE SCHEMA kit_road; REVOKE ALL ON SCHEMA kit_road FROM PUBLIC; \
+             CREATE TABLE {KEPT_KEYS} (on_table regclass NOT NULL, name text NOT NULL, definition text NOT NULL); \
+             FOR fk IN SELECT c.conrelid::regclass AS on_table, c.conname, pg_get_constraintdef(c.oid) AS definition \
+             FROM pg_constraint c WHERE c.contype = 'f' AND ({}) ORDER BY c.conname LOOP \
+             INSERT INTO {KEPT_KEYS} VALUES (fk.on_table, fk.conname, fk.definition); \
+             EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk.on_table, fk.conname); \
+             END LOOP; END $kit$",
+            crossing.join(" OR ")
+        ),
+    });
+}
+
+/// The way back from state 4's first step: each kept foreign key returns, and is validated;
+/// a row written at state 4 that refers to a row gone leaves it `NOT VALID`, with a warning
+/// that says how to finish.
+fn foreign_keys_back(out: &mut Vec<Statement>) {
+    out.push(Statement {
+        why: "back to state 3: the foreign keys between owners return",
+        sql: format!(
+            "DO $kit$ DECLARE fk record; BEGIN \
+             IF to_regclass('{KEPT_KEYS}') IS NULL THEN RETURN; END IF; \
+             FOR fk IN SELECT * FROM {KEPT_KEYS} ORDER BY name LOOP \
+             EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID', fk.on_table, fk.name, fk.definition); \
+             BEGIN EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT %I', fk.on_table, fk.name); \
+             EXCEPTION WHEN foreign_key_violation THEN RAISE WARNING \
+             'kit road: % on % is back NOT VALID: rows written at state 4 refer to rows that are gone; fix them, then VALIDATE CONSTRAINT %', \
+             fk.name, fk.on_table, fk.name; END; \
+             END LOOP; DROP SCHEMA kit_road CASCADE; END $kit$"
+        ),
+    });
+}
+
 fn walls_up(out: &mut Vec<Statement>, manifest: &Manifest) {
+    foreign_keys_out(out, manifest);
     for service in &manifest.services {
         let Some(home) = &service.home_schema else {
             continue;
@@ -470,4 +547,5 @@ fn walls_down(out: &mut Vec<Statement>, manifest: &Manifest) {
         why: "back to state 3: large objects open as Postgres has them",
         sql: large_objects("GRANT", "TO"),
     });
+    foreign_keys_back(out);
 }

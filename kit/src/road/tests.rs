@@ -112,6 +112,32 @@ fn state_4_moves_each_owners_table_home_and_drops_the_contracts() {
 }
 
 #[test]
+fn state_4_drops_the_foreign_keys_between_owners_first_and_the_way_back_restores_them_last() {
+    let up = sql(State::Api, State::Walls);
+    // orders and idempotency_keys (orders') into customers, and customers into orders'.
+    assert!(
+        up[0].contains("CREATE TABLE kit_road.foreign_keys"),
+        "{up:#?}"
+    );
+    assert!(
+        up[0].contains(
+            "c.conrelid = ANY(ARRAY[to_regclass('public.idempotency_keys'), \
+             to_regclass('public.orders')]::regclass[]) \
+             AND c.confrelid = ANY(ARRAY[to_regclass('public.customers')]::regclass[])"
+        ),
+        "{}",
+        up[0]
+    );
+    let down = sql(State::Walls, State::Api);
+    let last = down.last().expect("a way back");
+    assert!(
+        last.contains("ADD CONSTRAINT %I %s NOT VALID") && last.contains("VALIDATE CONSTRAINT"),
+        "{last}"
+    );
+    assert!(last.contains("DROP SCHEMA kit_road CASCADE"), "{last}");
+}
+
+#[test]
 fn state_4_needs_a_home_for_tables_owned_by_name() {
     let text =
         include_str!("../../manifests/legacy-road.toml").replace("home_schema = \"orders\"\n", "");

@@ -202,12 +202,13 @@ fn parse(
 /// Why a scenario folder could not be loaded; each message names the folder and the way out.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    // The I/O error is in the message, not a source: a chain would print it twice.
     #[error(
-        "cannot read {path}: {source} (a scenario folder holds scenario.toml, legacy.sql and migrated.sql)"
+        "cannot read {path}: {error} (a scenario folder holds scenario.toml, legacy.sql and migrated.sql)"
     )]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("scenario {id}: scenario.toml: {message}")]
     Manifest { id: String, message: String },
@@ -226,9 +227,9 @@ fn leak(text: String) -> &'static str {
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+    std::fs::read_to_string(path).map_err(|error| LoadError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })
 }
 
@@ -262,9 +263,9 @@ pub fn load_folder(dir: &Path) -> Result<Scenario, LoadError> {
 
 /// Every scenario folder (a folder with a `scenario.toml`) of `dir`, by name.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Read {
+    let entries = std::fs::read_dir(dir).map_err(|error| LoadError::Read {
         path: dir.to_owned(),
-        source,
+        error,
     })?;
     let mut folders: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -421,6 +422,32 @@ mod tests {
         let err = find("drop-everything").unwrap_err();
         assert!(err.to_string().contains("rename-email"), "{err}");
         assert!(err.to_string().contains("soft-delete"), "{err}");
+    }
+}
+
+/// `--scenarios DIR` (`SHARED_DB_KIT_SCENARIOS`), the same in every binary that ships
+/// scenarios.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ScenarioDir {
+    /// Also know the scenarios of this directory, after the compiled-in ones: one folder
+    /// each, with scenario.toml, legacy.sql, migrated.sql and, optionally, legacy-shape.sql
+    /// and migrated-shape.sql (the owner's adaptation). No Rust, no rebuild.
+    #[arg(
+        long = "scenarios",
+        env = "SHARED_DB_KIT_SCENARIOS",
+        value_name = "DIR",
+        global = true
+    )]
+    pub dir: Option<PathBuf>,
+}
+
+impl ScenarioDir {
+    /// Adds the directory's scenarios to the catalogue, when one was given.
+    pub fn load(&self) -> Result<(), LoadError> {
+        if let Some(dir) = &self.dir {
+            use_directory(dir)?;
+        }
+        Ok(())
     }
 }
 

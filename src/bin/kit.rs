@@ -46,11 +46,8 @@ enum Command {
         /// Also write the matrix as a self-contained HTML page to this file.
         #[arg(long, value_name = "PATH")]
         html: Option<PathBuf>,
-        /// Also ship the scenarios of this directory: one folder each, with scenario.toml,
-        /// legacy.sql, migrated.sql and, optionally, legacy-shape.sql and
-        /// migrated-shape.sql (the owner's adaptation). No Rust, no rebuild.
-        #[arg(long, env = "SHARED_DB_KIT_SCENARIOS", value_name = "DIR")]
-        scenarios: Option<PathBuf>,
+        #[command(flatten)]
+        scenarios: lab::scenario::ScenarioDir,
         /// Also ship every scenario to the legacy pair at each state of `kit road` (0 to
         /// 4), one fresh database each, and add a row per scenario and state: what each
         /// flow observed, or why the owner's migration was refused there.
@@ -109,9 +106,7 @@ async fn main() -> ExitCode {
             road,
             passwords,
         } => {
-            if let Some(dir) = &scenarios
-                && let Err(err) = lab::scenario::use_directory(dir)
-            {
+            if let Err(err) = scenarios.load() {
                 eprintln!("kit matrix: {err}");
                 return ExitCode::from(2);
             }

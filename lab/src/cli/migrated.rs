@@ -24,16 +24,8 @@ pub struct Cli {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<DatabaseUrl>,
 
-    /// Also know the scenarios of this directory, after the compiled-in ones: one folder
-    /// each, with scenario.toml, legacy.sql, migrated.sql and optionally legacy-shape.sql
-    /// and migrated-shape.sql.
-    #[arg(
-        long,
-        env = "SHARED_DB_KIT_SCENARIOS",
-        value_name = "DIR",
-        global = true
-    )]
-    pub scenarios: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub scenarios: crate::scenario::ScenarioDir,
 
     /// Address of the customers service.
     #[arg(
@@ -109,9 +101,7 @@ impl Cli {
 
 /// Runs the command until it completes or Ctrl-C.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(dir) = &cli.scenarios {
-        crate::scenario::use_directory(dir)?;
-    }
+    cli.scenarios.load()?;
     let command = cli.command.clone().unwrap_or(Command::Up);
     if let Command::Scenario(ScenarioCommand::List) = command {
         print!("{}", crate::scenario::list(Pair::Migrated));

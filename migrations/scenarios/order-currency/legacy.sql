@@ -1,6 +1,6 @@
 -- Each order keeps the currency it was paid in, and its value booked in euros.
 ALTER TABLE orders
-    ADD COLUMN currency char(3) NOT NULL DEFAULT 'EUR' CHECK (currency IN ('EUR', 'USD')),
+    ADD COLUMN currency text NOT NULL DEFAULT 'EUR' CHECK (currency IN ('EUR', 'USD')),
     ADD COLUMN total_eur numeric(12, 2);
 UPDATE orders SET total_eur = total;
 -- The US shop's orders (in this seed, those of odd-numbered customers) were paid in

@@ -29,6 +29,6 @@ CREATE TRIGGER write_order INSTEAD OF INSERT OR UPDATE ON orders_shape.orders
 -- booked in euros. The service's v2 routes read this view; without it they answer
 -- 404 /problems/version-not-published.
 CREATE VIEW orders_shape.orders_v2 AS
-    SELECT id, customer_id, status, total AS amount, currency::text AS currency,
+    SELECT id, customer_id, status, total AS amount, currency,
            total_eur, created_at
     FROM orders.orders;

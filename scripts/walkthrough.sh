@@ -671,6 +671,8 @@ step_14() {
 	expect_eq "a fresh legacy database" "0" "$RC"
 	run "kit road status $road"
 	expect_match "it starts at state 0" 'state 0 ' "$OUT"
+	run 'legacy --database-url "$ROAD_DB" scenario apply uuid-ids'
+	expect_match "state 0: uuid-ids is refused, the orders table's foreign key holds the customers key" 'other objects depend on it' "$OUT"
 	run 'legacy --database-url "$ROAD_DB" scenario apply soft-delete'
 	expect_eq "state 0: the customers team ships soft-delete" "0" "$RC"
 	run "kit road apply $road --to 1"
@@ -690,6 +692,8 @@ step_14() {
 	expect_match "walls up" 'state 3 → state 4' "$OUT"
 	run 'psql "$ROAD_DB" -c "\dt customers.*" -c "\dt orders.*"'
 	expect_match "each table is in its owner's schema" 'customers +\| customers +\| table' "$OUT"
+	run 'psql "$ROAD_DB" -Atc "SELECT count(*) FROM pg_constraint WHERE confrelid = '"'"'customers.customers'"'"'::regclass"'
+	expect_eq "no foreign key of the orders team holds the customers key any more" "0" "$OUT"
 	run 'legacy --database-url "$ROAD_DB" scenario apply split-name'
 	expect_eq "state 4: split-name ships, nothing of the other team stands in its way" "0" "$RC"
 	run "kit walls verify $road"

@@ -315,8 +315,8 @@ async fn order_currency_publishes_v2_beside_an_unchanged_v1_and_sums_dollars_int
     assert_eq!(decimal(&v2["booked"]["amount"]), booked);
     assert_eq!(decimal(&v1["total"]), booked, "v1's total is still euros");
 
-    // Legacy: customer 7's orders were paid in dollars; its lifetime value now adds them up
-    // as if they were euros. Both figures are read from the service.
+    // Legacy: some of customer 7's orders were paid in dollars; its lifetime value now adds
+    // them up as if they were euros. Both figures are read from the service.
     let value = |o: &Observed| decimal(&o[&Flow::Profile].value["body"]["lifetime_value"]);
     assert_eq!(
         after(&run, Flow::Profile)["status"],

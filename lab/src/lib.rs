@@ -22,3 +22,35 @@ pub mod road;
 pub mod scenario;
 pub mod seed;
 pub mod soak;
+
+/// An error and its causes in one line, each said once: sqlx's database error repeats the
+/// server's message as its own source.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// `n thing` or `n things`.
+pub fn count(n: usize, thing: &str, things: &str) -> String {
+    format!("{n} {}", if n == 1 { thing } else { things })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_line_says_each_cause_once() {
+        let err = anyhow::anyhow!("cannot drop constraint x")
+            .context("error returned from database: cannot drop constraint x")
+            .context("shipping uuid-ids");
+        assert_eq!(
+            super::one_line(&err),
+            "shipping uuid-ids: error returned from database: cannot drop constraint x"
+        );
+    }
+}

@@ -78,7 +78,7 @@ pub struct Refusal {
 impl Refusal {
     pub fn of(err: &anyhow::Error) -> Self {
         Self {
-            error: format!("{err:#}"),
+            error: crate::one_line(err),
             sqlstate: err
                 .chain()
                 .find_map(|e| e.downcast_ref::<sqlx::Error>())
@@ -393,7 +393,7 @@ mod tests {
         }
         assert!(
             m.summary().contains(
-                "road 2    0 unaffected, 0 broken loudly, 0 broken silently, 1 releases refused"
+                "road 2    0 unaffected, 0 broken loudly, 0 broken silently, 1 release refused"
             ),
             "{}",
             m.summary()

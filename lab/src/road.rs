@@ -119,7 +119,7 @@ pub async fn ship_at(
     let before = probe.observe(1).await?;
     let after = match crate::pairs::legacy::ship(url, scenario).await {
         Ok(_) => Ok(probe.observe(2).await?),
-        Err(err) => Err(format!("{err:#}")),
+        Err(err) => Err(crate::one_line(&err)),
     };
     drop(running);
     Ok((before, after))

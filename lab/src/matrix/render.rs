@@ -109,12 +109,12 @@ impl Matrix {
                 };
                 let refused = rows().filter(|r| r.shipped.is_err()).count();
                 format!(
-                    "road {:<3}  {} unaffected, {} broken loudly, {} broken silently, {refused} \
-                     releases refused",
+                    "road {:<3}  {} unaffected, {} broken loudly, {} broken silently, {}",
                     state.number(),
                     of(Outcome::Unaffected),
                     of(Outcome::Loud),
-                    of(Outcome::Silent)
+                    of(Outcome::Silent),
+                    crate::count(refused, "release refused", "releases refused")
                 )
             })
             .collect()
@@ -180,11 +180,14 @@ impl Matrix {
         self.cells.iter().filter(|c| c.impact != Impact::Unaffected)
     }
 
+    /// A pair's cells by outcome: unaffected, loud, silent, contract change. A refused
+    /// release's row counts as the road counts it: as refused, not as cells.
     fn counts(&self, pair: Pair) -> (usize, usize, usize, usize) {
         let of = |outcome| {
             self.cells
                 .iter()
                 .filter(|c| c.pair == pair && c.impact.outcome() == outcome)
+                .filter(|c| self.refusal(c.scenario, c.pair).is_none())
                 .count()
         };
         (
@@ -203,7 +206,10 @@ impl Matrix {
             let published = if published == 0 {
                 String::new()
             } else {
-                format!(", {published} new API versions published beside v1")
+                format!(
+                    ", {} published beside v1",
+                    crate::count(published, "new API version", "new API versions")
+                )
             };
             let refused = self
                 .during
@@ -213,8 +219,9 @@ impl Matrix {
             let _ = writeln!(
                 out,
                 "{:<8}  {ok} unaffected, {loud} broken loudly, {silent} broken silently{published}, \
-                 {refused} releases refused",
-                pair_name(pair)
+                 {}",
+                pair_name(pair),
+                crate::count(refused, "release refused", "releases refused")
             );
         }
         for line in self.road_lines() {

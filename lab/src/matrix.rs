@@ -454,4 +454,62 @@ mod tests {
             m.summary()
         );
     }
+
+    #[test]
+    fn a_refusal_is_checked_against_the_manifest_like_any_observation() {
+        let uuid = crate::scenario::find("uuid-ids").expect("in the catalogue");
+        let money = crate::scenario::find("money-in-cents").expect("in the catalogue");
+        let refusal = |sqlstate: &str| Refusal {
+            error: "shipping: error returned from database: cannot drop constraint".into(),
+            sqlstate: Some(sqlstate.into()),
+        };
+
+        assert_eq!(
+            refusal_contradiction(uuid, Pair::Legacy, Some(&refusal("2BP01"))),
+            None
+        );
+        for (scenario, pair, refused) in [
+            (uuid, Pair::Legacy, None),
+            (uuid, Pair::Legacy, Some(refusal("42P01"))),
+            (uuid, Pair::Migrated, Some(refusal("2BP01"))),
+            (money, Pair::Legacy, Some(refusal("0A000"))),
+        ] {
+            assert!(
+                refusal_contradiction(scenario, pair, refused.as_ref()).is_some(),
+                "{} {pair:?} {refused:?}",
+                scenario.id
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_pair_row_says_so_in_every_rendering_and_counts_as_refused() {
+        let mut m = matrix(Impact::Unaffected);
+        m.during[0].refused = Some(Refusal {
+            error: "shipping: cannot alter type of a column used by a view or rule".into(),
+            sqlstate: Some("0A000".into()),
+        });
+
+        for rendering in [m.to_text(), m.to_markdown(), m.to_html()] {
+            assert!(
+                rendering.contains("release refused (0A000): cannot alter type"),
+                "{rendering}"
+            );
+        }
+        assert!(
+            m.summary().contains(
+                "legacy    0 unaffected, 0 broken loudly, 0 broken silently, 1 release refused"
+            ),
+            "{}",
+            m.summary()
+        );
+        // money-in-cents says legacy ships and breaks silently: the refusal contradicts it.
+        assert!(
+            m.contradictions()
+                .iter()
+                .any(|c| c.contains("expected broken silently")),
+            "{:?}",
+            m.contradictions()
+        );
+    }
 }

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         soft_delete_lets_legacy_accept_orders_for_deleted_customers_silently,
         order_currency_publishes_v2_beside_an_unchanged_v1_and_sums_dollars_into_legacy_euros,
         uuid_ids_are_refused_by_legacy_s_cross_team_foreign_key_and_ship_in_migrated,
+        the_command_line_says_which_object_refused_a_release_and_that_nothing_changed,
         shipping_a_release_twice_changes_nothing,
         legacy_starts_again_on_a_released_database,
         a_scenario_written_as_a_folder_without_rust_ships_to_both_pairs_as_its_manifest_says,
@@ -363,6 +364,32 @@ async fn uuid_ids_are_refused_by_legacy_s_cross_team_foreign_key_and_ship_in_mig
         .await
         .unwrap();
     assert_eq!(legacy_releases, 0, "a refused release is not recorded");
+}
+
+/// `legacy scenario apply` on a release the database refuses: one line, exit 1, what holds
+/// on to what (Postgres's DETAIL, not its "use CASCADE"), and the way out.
+async fn the_command_line_says_which_object_refused_a_release_and_that_nothing_changed(
+    ctx: TestContext,
+) {
+    let database = ctx.database(&support::LEGACY).await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_legacy"))
+        .args(["scenario", "apply", "uuid-ids", "--database-url"])
+        .arg(database.url.expose())
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    for said in [
+        "uuid-ids was not released",
+        "constraint orders_customer_id_fkey on table orders depends on index customers_pkey",
+        "Nothing changed",
+    ] {
+        assert!(stderr.contains(said), "{said}: {stderr}");
+    }
+    assert!(!stderr.contains("CASCADE"), "{stderr}");
 }
 
 async fn shipping_a_release_twice_changes_nothing(ctx: TestContext) {

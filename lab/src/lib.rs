@@ -36,6 +36,18 @@ pub fn one_line(err: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
+/// Postgres's DETAIL of an error in the chain, when it gave one: which object holds on to
+/// what. (Not its HINT: for a dependency that is "use CASCADE", which would drop another
+/// team's object.)
+pub fn server_detail(err: &anyhow::Error) -> Option<String> {
+    let db = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<sqlx::Error>())?
+        .as_database_error()?
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    db.detail().map(str::to_owned)
+}
+
 /// `n thing` or `n things`.
 pub fn count(n: usize, thing: &str, things: &str) -> String {
     format!("{n} {}", if n == 1 { thing } else { things })

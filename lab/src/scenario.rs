@@ -479,6 +479,20 @@ impl Pair {
     }
 }
 
+/// A release of `scenario` the database refused, as the command line says it: what the
+/// server said, and the way out.
+pub fn refused(scenario: &Scenario, err: &anyhow::Error) -> anyhow::Error {
+    let detail = crate::server_detail(err)
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default();
+    anyhow::anyhow!(
+        "{} was not released: {}{detail}. Nothing changed: a release is one transaction. \
+         Change the migration or what holds on to it, then apply it again",
+        scenario.id,
+        crate::one_line(err)
+    )
+}
+
 /// The catalogue as a table, with what each scenario is expected to do to `pair`.
 pub fn list(pair: Pair) -> String {
     let mut out = format!(

@@ -11,7 +11,7 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("legacy: {err:#}");
+            eprintln!("legacy: {}", lab::one_line(&err));
             ExitCode::FAILURE
         }
     }

@@ -11,7 +11,7 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("migrated: {err:#}");
+            eprintln!("migrated: {}", lab::one_line(&err));
             ExitCode::FAILURE
         }
     }

@@ -128,7 +128,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Scenario(ScenarioCommand::Apply { id }) => {
             let scenario = crate::scenario::find(&id)?;
-            match pairs::legacy::ship(&url, scenario).await? {
+            let shipped = pairs::legacy::ship(&url, scenario).await;
+            match shipped.map_err(|err| crate::scenario::refused(scenario, &err))? {
                 Applied::Now => println!(
                     "Released {} ({} team): {}\nThe {} service adapts from its next request; nobody told the other team.",
                     scenario.id, scenario.owner, scenario.title, scenario.owner

@@ -132,7 +132,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scenario(ScenarioCommand::Apply { id }) => {
             let scenario = crate::scenario::find(&id)?;
             let role = pairs::migrated::owner_role(scenario);
-            match ship(&admin, scenario).await? {
+            let shipped = ship(&admin, scenario).await;
+            match shipped.map_err(|err| crate::scenario::refused(scenario, &err))? {
                 Applied::Now => println!(
                     "Released {} ({} team, as {role}): {}\nThe {} service adapts from its next request; its API does not change.",
                     scenario.id, scenario.owner, scenario.title, scenario.owner

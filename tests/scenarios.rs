@@ -315,6 +315,32 @@ async fn order_currency_publishes_v2_beside_an_unchanged_v1_and_sums_dollars_int
     assert_eq!(decimal(&v2["total"]["amount"]), paid);
     assert_eq!(decimal(&v2["booked"]["amount"]), booked);
     assert_eq!(decimal(&v1["total"]), booked, "v1's total is still euros");
+    // v2 is served as v1 is: as XML on request, and with an ETag a client can revalidate.
+    let url = format!("{}/v2/orders/{id}", run.migrated.orders);
+    let xml = run
+        .migrated
+        .http
+        .get(&url)
+        .header("accept", "application/xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xml.status(), 200);
+    let etag = xml.headers()["etag"].clone();
+    let text = xml.text().await.unwrap();
+    assert!(
+        text.contains("<order") && text.contains("<currency>USD</currency>"),
+        "{text}"
+    );
+    let again = run
+        .migrated
+        .http
+        .get(&url)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
 
     // Legacy: some of customer 7's orders were paid in dollars; its lifetime value now adds
     // them up as if they were euros. Both figures are read from the service.

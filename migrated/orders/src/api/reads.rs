@@ -3,7 +3,7 @@
 //! the order is still shown, with `customer: null` and a `Warning`.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chassis::http::page::PageParams;
 use chassis::http::{Json, Path, Query, RequestId};
@@ -121,11 +121,10 @@ pub(super) async fn show(
     let customers = customers_of(&state, std::slice::from_ref(&order), &request_id).await;
     let body = OrderBody::new(order, &customers, state.customers.base_url());
     // The representation joins two services' data, so its ETag hashes what is sent.
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    let tag = chassis::http::conditional::etag_of(&bytes);
-    if chassis::http::conditional::not_modified(&headers, &tag) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
-    }
+    let tag = match tagged(&headers, &body) {
+        Ok(tag) => tag,
+        Err(not_modified) => return Ok(*not_modified),
+    };
     Ok(with_warning(
         &customers,
         ([(header::ETAG, tag)], Json(body)),
@@ -163,12 +162,26 @@ pub(super) async fn show_v2(
         db::V2::NotPublished => return Err(ApiError::VersionNotPublished("v2")),
     };
     let body = OrderV2Body::from(order);
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    let tag = chassis::http::conditional::etag_of(&bytes);
-    if chassis::http::conditional::not_modified(&headers, &tag) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
-    }
+    let tag = match tagged(&headers, &body) {
+        Ok(tag) => tag,
+        Err(not_modified) => return Ok(*not_modified),
+    };
     Ok(([(header::ETAG, tag)], Json(body)).into_response())
+}
+
+/// The ETag of `body` as sent (a hash of its bytes), or a 304 when `If-None-Match` names it.
+fn tagged<T: serde::Serialize>(
+    headers: &HeaderMap,
+    body: &T,
+) -> Result<HeaderValue, Box<Response>> {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let tag = chassis::http::conditional::etag_of(&bytes);
+    if chassis::http::conditional::not_modified(headers, &tag) {
+        return Err(Box::new(
+            (StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response(),
+        ));
+    }
+    Ok(tag)
 }
 
 /// A customer's order figures

@@ -39,6 +39,8 @@ fn main() -> ExitCode {
         a_round_trip_to_state_2_and_back_leaves_every_privilege_as_it_was,
         each_scenario_shipped_at_state_2_is_absorbed_refused_or_felt_as_observed,
         one_database_walks_from_state_0_to_4_and_back_and_answers_alike_at_each,
+        a_key_an_owner_changed_at_state_4_refuses_the_way_back_by_name,
+        a_foreign_key_that_cannot_return_is_named_and_the_way_back_changes_nothing,
         at_state_2_the_compare_mode_finds_no_difference_and_counts_a_failed_api_path,
         state_4_refuses_to_go_back_while_a_home_schema_holds_a_table_it_did_not_move,
         each_state_costs_its_statements_per_business_operation,
@@ -365,6 +367,66 @@ async fn keys_into_customers(database: &TestDatabase) -> Vec<(String, bool)> {
     .fetch_all(&mut conn)
     .await
     .unwrap()
+}
+
+/// At state 4 the customers team changes its key's type (`uuid-ids`): what state 3 had that
+/// refers to the old key (the contract's functions, the orders table's foreign key) can no
+/// longer return. The way back says where it stopped and why, and changes nothing.
+async fn a_key_an_owner_changed_at_state_4_refuses_the_way_back_by_name(ctx: TestContext) {
+    let database = ctx.database(&support::LEGACY).await;
+    go(&database, State::Walls).await;
+    lab::pairs::legacy::ship(&database.url, lab::scenario::find("uuid-ids").unwrap())
+        .await
+        .unwrap();
+
+    let err = lab::road::go(&database.url, &database.name, State::Api)
+        .await
+        .unwrap_err();
+    let said = format!("{err:#}");
+
+    assert!(
+        said.contains("the step failed at \"back to state 3: the contracts return")
+            && said.contains("nothing was changed")
+            && said.contains("uuid = bigint"),
+        "{said}"
+    );
+    let manifest = lab::road::manifest(&database.name).unwrap();
+    let at = kit::road::status(&database.url.expose(), &manifest)
+        .await
+        .unwrap();
+    assert_eq!(at, State::Walls);
+    assert_eq!(keys_into_customers(&database).await, []);
+}
+
+/// At state 4 nothing refers to the customers key across owners any more, so its owner may
+/// drop it; the orders table's foreign key then cannot return, and the way back says so.
+async fn a_foreign_key_that_cannot_return_is_named_and_the_way_back_changes_nothing(
+    ctx: TestContext,
+) {
+    let database = ctx.database(&support::LEGACY).await;
+    go(&database, State::Walls).await;
+    admin(&database.url)
+        .await
+        .execute("ALTER TABLE customers.customers DROP CONSTRAINT customers_pkey")
+        .await
+        .unwrap();
+
+    let err = lab::road::go(&database.url, &database.name, State::Api)
+        .await
+        .unwrap_err();
+    let said = format!("{err:#}");
+
+    assert!(
+        said.contains("the foreign key orders_customer_id_fkey on orders (")
+            && said.contains("cannot come back")
+            && said.contains("stay at state 4"),
+        "{said}"
+    );
+    let manifest = lab::road::manifest(&database.name).unwrap();
+    let at = kit::road::status(&database.url.expose(), &manifest)
+        .await
+        .unwrap();
+    assert_eq!(at, State::Walls);
 }
 
 async fn one_database_walks_from_state_0_to_4_and_back_and_answers_alike_at_each(ctx: TestContext) {

@@ -115,6 +115,12 @@ pub enum RoadError {
     Read(sqlx::Error),
     #[error("the step failed and nothing was changed: {0}")]
     Apply(sqlx::Error),
+    /// One statement of the step failed: which one, by its reason, and what the server said.
+    #[error("the step failed at \"{why}\", and nothing was changed: {error}")]
+    Statement {
+        why: &'static str,
+        error: sqlx::Error,
+    },
 }
 
 /// What [`apply`] did.
@@ -144,7 +150,10 @@ pub async fn apply(
     for statement in &statements {
         tx.execute(statement.sql.as_str())
             .await
-            .map_err(RoadError::Apply)?;
+            .map_err(|error| RoadError::Statement {
+                why: statement.why,
+                error,
+            })?;
     }
     let mut passwords_set = Vec::new();
     if from < State::LoginPerService && to >= State::LoginPerService {

@@ -412,7 +412,8 @@ fn foreign_keys_out(out: &mut Vec<Statement>, manifest: &Manifest) {
 
 /// The way back from state 4's first step: each kept foreign key returns, and is validated;
 /// a row written at state 4 that refers to a row gone leaves it `NOT VALID`, with a warning
-/// that says how to finish.
+/// that says how to finish. A key that cannot return at all (an owner changed the key it
+/// referred to, e.g. its type) refuses the way back, naming it.
 fn foreign_keys_back(out: &mut Vec<Statement>) {
     out.push(Statement {
         why: "back to state 3: the foreign keys between owners return",
@@ -420,7 +421,10 @@ fn foreign_keys_back(out: &mut Vec<Statement>) {
             "DO $kit$ DECLARE fk record; BEGIN \
              IF to_regclass('{KEPT_KEYS}') IS NULL THEN RETURN; END IF; \
              FOR fk IN SELECT * FROM {KEPT_KEYS} ORDER BY name LOOP \
-             EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID', fk.on_table, fk.name, fk.definition); \
+             BEGIN EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID', fk.on_table, fk.name, fk.definition); \
+             EXCEPTION WHEN OTHERS THEN RAISE EXCEPTION \
+             'the foreign key % on % (%) cannot come back: %. An owner changed what it refers to at state 4: change it back, or stay at state 4', \
+             fk.name, fk.on_table, fk.definition, SQLERRM; END; \
              BEGIN EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT %I', fk.on_table, fk.name); \
              EXCEPTION WHEN foreign_key_violation THEN RAISE WARNING \
              'kit road: % on % is back NOT VALID: rows written at state 4 refer to rows that are gone; fix them, then VALIDATE CONSTRAINT %', \

@@ -219,9 +219,20 @@ impl Probe {
         accept: &str,
     ) -> anyhow::Result<Reply> {
         let url = format!("{base}{}{path}", self.v());
+        self.fetch(method, &url, body, accept).await
+    }
+
+    /// One request to `url`, whatever its version, as a [`Reply`].
+    async fn fetch(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<Value>,
+        accept: &str,
+    ) -> anyhow::Result<Reply> {
         let mut request = self
             .http
-            .request(method.clone(), &url)
+            .request(method.clone(), url)
             .header(reqwest::header::ACCEPT, accept);
         if let Some(body) = body {
             request = request.json(&body);
@@ -282,13 +293,8 @@ impl Probe {
             degraded,
             whole,
         } = self.send(method, base, path, body).await?;
-        let value = if status >= 400 {
-            json!({ "status": status, "type": body["type"] })
-        } else {
-            json!({ "status": status, "body": pick(&body) })
-        };
         Ok(Answer {
-            value,
+            value: compared(status, &body, pick),
             logged,
             degraded,
             whole,
@@ -309,20 +315,12 @@ impl Probe {
             return Ok(Value::Null);
         }
         let url = format!("{base}/v2{path}");
-        let response = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .with_context(|| format!("GET {url}"))?;
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        let request = format!("GET /v2{path}");
-        Ok(if status >= 400 {
-            json!({ "request": request, "status": status, "type": body["type"] })
-        } else {
-            json!({ "request": request, "status": status, "body": pick(&body) })
-        })
+        let reply = self
+            .fetch(Method::GET, &url, None, "application/json")
+            .await?;
+        let mut value = compared(reply.status, &reply.body, pick);
+        value["request"] = json!(format!("GET /v2{path}"));
+        Ok(value)
     }
 
     /// Customer `id`'s profile with its order figures, wherever the pair serves it (legacy
@@ -540,6 +538,16 @@ fn items(page: &Value, each: impl Fn(&Value) -> Value) -> Value {
         .as_array()
         .map(|items| items.iter().map(each).collect())
         .unwrap_or(Value::Null)
+}
+
+/// What is compared of an answer: status and problem type for a problem, or status and the
+/// fields `pick` keeps.
+fn compared(status: u16, body: &Value, pick: impl Fn(&Value) -> Value) -> Value {
+    if status >= 400 {
+        json!({ "status": status, "type": body["type"] })
+    } else {
+        json!({ "status": status, "body": pick(body) })
+    }
 }
 
 /// Two answers as one: the worse status, both values, every logged error.

@@ -40,12 +40,15 @@ pub fn one_line(err: &anyhow::Error) -> String {
 /// what. (Not its HINT: for a dependency that is "use CASCADE", which would drop another
 /// team's object.)
 pub fn server_detail(err: &anyhow::Error) -> Option<String> {
-    let db = err
-        .chain()
-        .find_map(|e| e.downcast_ref::<sqlx::Error>())?
+    let db = sqlx_error(err)?
         .as_database_error()?
         .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
     db.detail().map(str::to_owned)
+}
+
+/// The database error in `err`'s chain, if there is one.
+pub fn sqlx_error(err: &anyhow::Error) -> Option<&sqlx::Error> {
+    err.chain().find_map(|e| e.downcast_ref::<sqlx::Error>())
 }
 
 /// `n thing` or `n things`.

@@ -79,20 +79,23 @@ impl Refusal {
     pub fn of(err: &anyhow::Error) -> Self {
         Self {
             error: crate::one_line(err),
-            sqlstate: err
-                .chain()
-                .find_map(|e| e.downcast_ref::<sqlx::Error>())
-                .and_then(chassis::db::sqlstate),
+            sqlstate: crate::sqlx_error(err).and_then(chassis::db::sqlstate),
         }
     }
 
     /// Short enough for a cell: the innermost cause, and its SQLSTATE.
     pub fn cell(&self) -> String {
-        let cause = self.error.rsplit(": ").next().unwrap_or(&self.error).trim();
-        match &self.sqlstate {
-            Some(sqlstate) => format!("release refused ({sqlstate}): {cause}"),
-            None => format!("release refused: {cause}"),
-        }
+        refused_cell(&self.error, self.sqlstate.as_deref())
+    }
+}
+
+/// A refused release in a cell, a pair's or the road's: the innermost cause of `error`
+/// (the whole error is in the list of what broke), and the SQLSTATE when it is known.
+fn refused_cell(error: &str, sqlstate: Option<&str>) -> String {
+    let cause = error.rsplit(": ").next().unwrap_or(error).trim();
+    match sqlstate {
+        Some(sqlstate) => format!("release refused ({sqlstate}): {cause}"),
+        None => format!("release refused: {cause}"),
     }
 }
 
@@ -150,10 +153,10 @@ impl RoadRow {
     /// Why the release was refused, short enough for a cell (the innermost cause of the
     /// error chain; the whole error is in the list of what broke), if it was.
     pub fn refused(&self) -> Option<String> {
-        self.shipped.as_ref().err().map(|err| {
-            let cause = err.rsplit(": ").next().unwrap_or(err);
-            format!("release refused: {}", cause.trim())
-        })
+        self.shipped
+            .as_ref()
+            .err()
+            .map(|err| refused_cell(err, None))
     }
 }
 

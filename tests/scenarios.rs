@@ -365,21 +365,6 @@ async fn uuid_ids_are_refused_by_legacy_s_cross_team_foreign_key_and_ship_in_mig
     ctx: TestContext,
 ) {
     let run = run(&ctx, "uuid-ids").await;
-    let key_type = |db: &sqlx::PgPool, table: &'static str| {
-        let db = db.clone();
-        async move {
-            sqlx::query_scalar::<_, String>(
-                "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_constraint c
-                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-                 WHERE c.conrelid = $1::regclass AND c.contype = 'p'",
-            )
-            .bind(table)
-            .fetch_one(&db)
-            .await
-            .unwrap()
-        }
-    };
-
     assert_eq!(key_type(&run.legacy.db, "customers").await, "bigint");
     assert_eq!(
         key_type(&run.migrated.db, "customers.customers").await,
@@ -416,6 +401,19 @@ async fn the_command_line_says_which_object_refused_a_release_and_that_nothing_c
         assert!(stderr.contains(said), "{said}: {stderr}");
     }
     assert!(!stderr.contains("CASCADE"), "{stderr}");
+}
+
+/// The type of `table`'s primary key.
+async fn key_type(db: &sqlx::PgPool, table: &str) -> String {
+    sqlx::query_scalar(
+        "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_constraint c
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+         WHERE c.conrelid = $1::regclass AND c.contype = 'p'",
+    )
+    .bind(table)
+    .fetch_one(db)
+    .await
+    .unwrap()
 }
 
 async fn shipping_a_release_twice_changes_nothing(ctx: TestContext) {
